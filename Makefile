@@ -1,0 +1,43 @@
+# The two commands a newcomer needs: `make run` and `make test`. Every target installs what it
+# is missing first (Debian packages, pinned npm packages, llama.cpp from its npm bundle), so a
+# fresh Debian 12 machine needs nothing else, and a second call skips what is done.
+BUILD_DIR ?= build/parley
+JOBS      ?= $(shell nproc)
+CTEST_ARGS ?=
+
+.PHONY: all deps llama build web test test-cpp test-web run bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+llama: deps
+	@scripts/build-llama.sh
+
+$(BUILD_DIR)/CMakeCache.txt:
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build: llama $(BUILD_DIR)/CMakeCache.txt
+	cmake --build $(BUILD_DIR) -j$(JOBS)
+
+web: deps
+	@scripts/build-web.sh
+
+test: build web
+	$(MAKE) --no-print-directory test-cpp test-web
+
+test-cpp:
+	cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS) $(CTEST_ARGS)
+
+test-web:
+	@scripts/test-web.sh
+
+run: build web
+	@scripts/run.sh
+
+bench: build
+	@scripts/bench.sh
+
+clean:
+	rm -rf $(BUILD_DIR) web/dist

@@ -1,0 +1,40 @@
+#pragma once
+// Every Redis key and channel name Parley uses, in one place. Keys of one session share the hash
+// tag `{token}` so that Lua scripts may touch them together and Redis Cluster keeps them in one
+// slot. See docs/design.md for what each holds.
+#include <string>
+#include <string_view>
+
+namespace parley::keys {
+
+inline std::string session_key(std::string_view token, std::string_view suffix) {
+  std::string k;
+  k.reserve(10 + token.size() + suffix.size());
+  k.append("parley:{").append(token).append("}:").append(suffix);
+  return k;
+}
+
+inline std::string session(std::string_view token) { return session_key(token, "session"); }
+inline std::string history(std::string_view token) { return session_key(token, "history"); }
+inline std::string dedupe(std::string_view token) { return session_key(token, "dedupe"); }
+inline std::string events(std::string_view token) { return session_key(token, "events"); }
+inline std::string rate(std::string_view token) { return session_key(token, "rate"); }
+inline std::string lease(std::string_view token) { return session_key(token, "lease"); }
+inline std::string attempts(std::string_view token) { return session_key(token, "attempts"); }
+inline std::string stop(std::string_view token) { return session_key(token, "stop"); }
+inline std::string notify_channel(std::string_view token) { return session_key(token, "notify"); }
+
+inline constexpr std::string_view requests_stream = "parley:requests";
+inline constexpr std::string_view workers_group = "parley-workers";
+inline constexpr std::string_view deadletter_stream = "parley:deadletter";
+inline constexpr std::string_view stop_channel = "parley:stop";
+
+// Field names of the session hash.
+namespace field {
+inline constexpr std::string_view name = "name";
+inline constexpr std::string_view session_start = "session_start";
+inline constexpr std::string_view next_seq = "next_seq";
+inline constexpr std::string_view done_seq = "done_seq";
+}  // namespace field
+
+}  // namespace parley::keys

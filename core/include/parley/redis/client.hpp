@@ -1,0 +1,101 @@
+#pragma once
+// A Redis client over Asio sockets that uses hiredis only as the RESP codec
+// (redisFormatCommandArgv to encode, redisReader to decode).
+//
+// One `client` owns one TCP connection and pipelines: commands issued concurrently are written
+// back to back and matched to replies in order. It reconnects by itself with exponential
+// backoff; while Redis is unreachable every command completes at once with
+// `errc::not_connected`, so callers can answer clients with a clear error instead of waiting.
+//
+// Thread-safety: every member function may be called from any thread; the connection state is
+// confined to the client's strand and each completion is delivered on the caller's executor.
+// Blocking commands (XREADGROUP BLOCK, BLPOP) stall the whole pipeline: give them a client of
+// their own.
+#include <parley/redis/value.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/system/result.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace parley::redis {
+
+namespace net = boost::asio;
+
+struct config {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 6379;
+  std::string username;  // ACL user; empty means "default"
+  std::string password;  // AUTH is sent after connect when non-empty
+  int db = 0;
+  std::string client_name;  // CLIENT SETNAME, shows up in CLIENT LIST
+  std::chrono::milliseconds connect_timeout{2000};
+  // A command whose reply has not arrived by then fails with errc::timeout and the connection is
+  // recycled (its pipeline position can no longer be trusted).
+  std::chrono::milliseconds command_timeout{5000};
+  std::chrono::milliseconds reconnect_min{50};
+  std::chrono::milliseconds reconnect_max{2000};
+  // Commands queued while connected but not yet written; beyond it exec fails with errc::overloaded.
+  std::size_t max_queued = 65536;
+};
+
+// Parses redis://[user[:password]@]host[:port][/db]. Unknown schemes and bad ports are errors.
+boost::system::result<config> parse_url(std::string_view url);
+
+using command = std::vector<std::string>;
+
+class client_impl;
+
+class client {
+ public:
+  client(net::any_io_executor ex, config cfg);
+  ~client();
+  client(const client&) = delete;
+  client& operator=(const client&) = delete;
+
+  // Starts connecting (and reconnecting). Idempotent.
+  void start();
+  // Closes the connection; pending and later commands fail with errc::shut_down.
+  void stop();
+
+  // Runs one command. A Redis error reply (e.g. WRONGTYPE) is a successful result whose value
+  // has kind::error; the error code is for transport failures only.
+  net::awaitable<boost::system::result<value>> exec(command cmd);
+  // Runs several commands in one write; replies come back in the same order.
+  net::awaitable<boost::system::result<std::vector<value>>> exec_pipeline(std::vector<command> cmds);
+
+  bool connected() const noexcept;
+  // Called (on the client's strand) after every successful (re)connect, e.g. to reload scripts
+  // or resynchronise state. Set before start().
+  void on_connect(std::function<void()> fn);
+
+ private:
+  std::shared_ptr<client_impl> impl_;
+};
+
+// A Lua script run with EVALSHA, falling back to EVAL when the server does not know the hash
+// (after a restart or SCRIPT FLUSH), so callers never see NOSCRIPT.
+class script {
+ public:
+  explicit script(std::string source);
+  const std::string& source() const noexcept { return source_; }
+  const std::string& sha1() const noexcept { return sha1_; }
+
+  net::awaitable<boost::system::result<value>> run(client& c, const std::vector<std::string>& keys,
+                                                   const std::vector<std::string>& args) const;
+  // EVALSHA command for use inside exec_pipeline; the pipeline caller must handle NOSCRIPT by
+  // calling run() once (which loads the script through EVAL).
+  command evalsha(const std::vector<std::string>& keys, const std::vector<std::string>& args) const;
+
+ private:
+  std::string source_;
+  std::string sha1_;
+};
+
+}  // namespace parley::redis

@@ -13,7 +13,7 @@ deps:
 	@scripts/install-deps.sh
 
 llama: deps
-	@scripts/build-llama.sh
+	@scripts/build-llama.sh llama-server llama-batched-bench
 
 $(BUILD_DIR)/CMakeCache.txt:
 	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo

@@ -1,0 +1,195 @@
+// Wires the session (HTTP), the transport (WebSocket) and the store together; components below
+// only render what the store holds.
+import { useCallback, useEffect, useReducer, useRef, useState } from "react";
+import { ChatConnection } from "./transport/connection";
+import { createSession, localTokenStore, refreshSession } from "./transport/session";
+import type { SessionSnapshot } from "./transport/protocol";
+import { activeReply, chatReducer, initialChatState, isGenerating } from "./store/chat";
+import { NameForm } from "./components/NameForm";
+import { ChatHeader } from "./components/ChatHeader";
+import { MessageList } from "./components/MessageList";
+import { Composer } from "./components/Composer";
+import { NoticeBanner } from "./components/NoticeBanner";
+
+/** The gateway's message limit (docs/protocol.md); longer text is refused before sending. */
+const MAX_MESSAGE_CHARS = 8000;
+/** Replay every retained event when the snapshot does not say where it ends (see docs/web.md). */
+const REPLAY_ALL = "0-0";
+/** Longest part of a reply read out by the live region. */
+const ANNOUNCE_CHARS = 300;
+
+type Phase = { kind: "loading" } | { kind: "welcome"; info: string | null } | { kind: "chat" };
+
+const baseUrl = () => window.location.origin;
+
+function newClientId(): string {
+  return typeof crypto !== "undefined" && "randomUUID" in crypto
+    ? crypto.randomUUID()
+    : `c-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+}
+
+declare global {
+  interface Window {
+    /** Hooks for the end-to-end tests; harmless for a person. */
+    __parley?: { drop: () => void; lastEventId: () => string | undefined; status: () => string };
+  }
+}
+
+export function App() {
+  const [phase, setPhase] = useState<Phase>({ kind: "loading" });
+  const [state, dispatch] = useReducer(chatReducer, initialChatState);
+  const [busy, setBusy] = useState(false);
+  const [formError, setFormError] = useState<string | null>(null);
+  const [announcement, setAnnouncement] = useState("");
+  const conn = useRef<ChatConnection | null>(null);
+  const composer = useRef<HTMLTextAreaElement>(null);
+  const announced = useRef<Set<string>>(new Set());
+
+  const connect = useCallback((snapshot: SessionSnapshot) => {
+    conn.current?.close();
+    const token = snapshot.token;
+    const c = new ChatConnection({
+      baseUrl: baseUrl(),
+      token,
+      lastEventId: snapshot.lastEventId ?? REPLAY_ALL,
+      checkSession: async () => {
+        const r = await refreshSession(baseUrl(), token);
+        return r.ok ? "alive" : r.kind === "expired" ? "expired" : "unknown";
+      },
+      onStatus: (status, retryInMs) => dispatch({ type: "connection", status, retryInMs }),
+      onInvalidFrame: (error, raw) => console.warn(`parley: ignored invalid frame (${error})`, raw),
+      onEvent: (event) => {
+        dispatch({ type: "server", event, now: Date.now() });
+        if (event.kind === "resync_required") {
+          void refreshSession(baseUrl(), token).then((r) => {
+            if (conn.current !== c) return;
+            if (r.ok) {
+              dispatch({ type: "session_loaded", snapshot: r.snapshot });
+              c.resync(r.snapshot.lastEventId);
+            } else if (r.kind === "expired") {
+              dispatch({ type: "server", event: { kind: "error", code: "session_expired", message: "" }, now: Date.now() });
+              c.close();
+            } else {
+              c.resync(c.lastEventId);
+            }
+          });
+        }
+      },
+    });
+    conn.current = c;
+    // Seed the "already announced" set so reloading does not read out the whole history.
+    announced.current = new Set(snapshot.messages.map((m) => m.id));
+    dispatch({ type: "session_loaded", snapshot });
+    c.start();
+    window.__parley = { drop: () => c.simulateDrop(), lastEventId: () => c.lastEventId, status: () => c.status };
+  }, []);
+
+  const startSession = useCallback(async (name: string) => {
+    setBusy(true);
+    setFormError(null);
+    const r = await createSession(baseUrl(), name);
+    setBusy(false);
+    if (!r.ok) {
+      setFormError(r.message);
+      setPhase({ kind: "welcome", info: null });
+      return;
+    }
+    localTokenStore.save(r.snapshot.token);
+    setPhase({ kind: "chat" });
+    connect(r.snapshot);
+  }, [connect]);
+
+  useEffect(() => {
+    const token = localTokenStore.load();
+    if (!token) {
+      setPhase({ kind: "welcome", info: null });
+      return;
+    }
+    void refreshSession(baseUrl(), token).then((r) => {
+      if (r.ok) {
+        setPhase({ kind: "chat" });
+        connect(r.snapshot);
+      } else if (r.kind === "expired") {
+        localTokenStore.clear();
+        setPhase({ kind: "welcome", info: "Your previous chat has expired. Start a new one below." });
+      } else {
+        setFormError(r.message);
+        setPhase({ kind: "welcome", info: null });
+      }
+    });
+    return () => conn.current?.close();
+  }, [connect]);
+
+  useEffect(() => {
+    const online = () => conn.current?.reconnectNow();
+    window.addEventListener("online", online);
+    return () => window.removeEventListener("online", online);
+  }, []);
+
+  // The live region reads each reply once, when it is complete, rather than every streamed token.
+  useEffect(() => {
+    for (const m of state.messages) {
+      if (m.role !== "assistant" || !m.id || announced.current.has(m.id)) continue;
+      if (m.status === "streaming") continue;
+      announced.current.add(m.id);
+      const text = m.text.length > ANNOUNCE_CHARS ? `${m.text.slice(0, ANNOUNCE_CHARS)}…` : m.text;
+      setAnnouncement(`Parley replied${m.status === "stopped" ? " (stopped)" : ""}: ${text}`);
+    }
+  }, [state.messages]);
+
+  const send = useCallback((text: string) => {
+    const c = conn.current;
+    if (!c) return;
+    const clientId = newClientId();
+    dispatch({ type: "local_send", clientId, text, timestamp: new Date().toISOString() });
+    c.send(text, clientId);
+  }, []);
+
+  const retry = useCallback((clientId: string) => {
+    const m = state.messages.find((x) => x.clientId === clientId);
+    if (!m || !conn.current) return;
+    dispatch({ type: "resend", clientId });
+    conn.current.send(m.text, clientId);
+  }, [state.messages]);
+
+  const stop = useCallback(() => {
+    const id = activeReply(state);
+    if (id) conn.current?.stop(id);
+    composer.current?.focus();
+  }, [state]);
+
+  const newChat = useCallback(() => {
+    conn.current?.close();
+    conn.current = null;
+    localTokenStore.clear();
+    const name = state.name;
+    if (name) void startSession(name);
+    else setPhase({ kind: "welcome", info: null });
+    setTimeout(() => composer.current?.focus(), 0);
+  }, [state.name, startSession]);
+
+  if (phase.kind === "loading") {
+    return <div className="loading" role="status" aria-live="polite">Loading your chat…</div>;
+  }
+  if (phase.kind === "welcome") {
+    return <NameForm busy={busy} error={formError} info={phase.info} onSubmit={startSession} />;
+  }
+
+  const generating = isGenerating(state);
+  return (
+    <div className="app">
+      <a className="skip-link" href="#composer-input" onClick={(e) => { e.preventDefault(); composer.current?.focus(); }}>Skip to message box</a>
+      <ChatHeader name={state.name} connection={state.connection} onNewChat={newChat} onReconnect={() => conn.current?.reconnectNow()} />
+      <main className="chat">
+        <MessageList messages={state.messages} name={state.name} onRetry={retry} onSuggestion={send} />
+        <div className="chat__bottom">
+          {state.notice && (
+            <NoticeBanner notice={state.notice} onDismiss={() => dispatch({ type: "dismiss_notice" })} onNewChat={newChat} />
+          )}
+          <Composer ref={composer} generating={generating} disabled={state.expired || busy} maxChars={MAX_MESSAGE_CHARS} onSend={send} onStop={stop} />
+        </div>
+      </main>
+      <div className="visually-hidden" aria-live="polite" aria-atomic="true" data-testid="live-region">{announcement}</div>
+    </div>
+  );
+}

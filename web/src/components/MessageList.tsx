@@ -1,0 +1,58 @@
+import { useEffect, useLayoutEffect, useRef } from "react";
+import type { ChatMessage } from "../store/chat";
+import { Message } from "./Message";
+
+/** Distance from the bottom, in pixels, within which new text keeps the view pinned to the end. */
+const STICK_THRESHOLD_PX = 80;
+
+const suggestions = [
+  "Tell me a short story about a brave little robot",
+  "Explain recursion with a code example",
+  "Give me three ideas for a rainy afternoon",
+];
+
+export function MessageList(props: {
+  messages: ChatMessage[];
+  name: string;
+  onRetry: (clientId: string) => void;
+  onSuggestion: (text: string) => void;
+}) {
+  const scroller = useRef<HTMLDivElement>(null);
+  const stick = useRef(true);
+
+  useEffect(() => {
+    const el = scroller.current;
+    if (!el) return;
+    const onScroll = () => {
+      stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < STICK_THRESHOLD_PX;
+    };
+    el.addEventListener("scroll", onScroll, { passive: true });
+    return () => el.removeEventListener("scroll", onScroll);
+  }, []);
+
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (el && stick.current) el.scrollTop = el.scrollHeight;
+  }, [props.messages]);
+
+  return (
+    <div className="messages" ref={scroller} tabIndex={-1}>
+      <div className="messages__inner" role="log" aria-label="Conversation" aria-live="off">
+        {props.messages.length === 0 ? (
+          <div className="empty">
+            <h1 className="empty__title">{props.name ? `Hi ${props.name}, how can I help?` : "How can I help?"}</h1>
+            <ul className="empty__suggestions">
+              {suggestions.map((s) => (
+                <li key={s}>
+                  <button type="button" className="suggestion" onClick={() => props.onSuggestion(s)}>{s}</button>
+                </li>
+              ))}
+            </ul>
+          </div>
+        ) : (
+          props.messages.map((m) => <Message key={m.key} message={m} onRetry={props.onRetry} />)
+        )}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,294 @@
+// The conversation as the page shows it: a pure reducer over server events and user actions.
+// Every event may arrive more than once (replay after a reconnect, a second tab, a history reload
+// racing a live event), so each transition is idempotent and keyed by message ids.
+import type { ErrorCode, HistoryMessage, ServerEvent, SessionSnapshot } from "../transport/protocol";
+import type { ConnectionStatus } from "../transport/connection";
+
+export type MessageStatus =
+  | "sending" // local, not yet acknowledged
+  | "sent" // stored by the server
+  | "failed" // refused by the server; may be sent again
+  | "streaming" // bot reply in progress
+  | "done"
+  | "stopped"
+  | "error";
+
+export interface ChatMessage {
+  /** Stable React key: the client id for local messages, else the server id. */
+  key: string;
+  /** Server message id (human or bot); for a reply in progress, undefined until it ends. */
+  id?: string;
+  clientId?: string;
+  role: "user" | "assistant";
+  text: string;
+  timestamp: string;
+  status: MessageStatus;
+  /** For assistant messages: the user message answered. */
+  replyTo?: string;
+  errorCode?: ErrorCode;
+}
+
+export interface Notice {
+  code: ErrorCode;
+  text: string;
+  /** Epoch ms after which the action may be retried, for rate_limited and busy. */
+  retryAt?: number;
+}
+
+export interface ChatState {
+  name: string;
+  token: string;
+  messages: ChatMessage[];
+  connection: ConnectionStatus;
+  retryInMs?: number;
+  notice: Notice | null;
+  expired: boolean;
+}
+
+export type ChatAction =
+  | { type: "session_loaded"; snapshot: SessionSnapshot }
+  | { type: "local_send"; clientId: string; text: string; timestamp: string }
+  | { type: "resend"; clientId: string }
+  | { type: "server"; event: ServerEvent; now: number }
+  | { type: "connection"; status: ConnectionStatus; retryInMs?: number }
+  | { type: "dismiss_notice" }
+  | { type: "stop_requested"; replyTo: string };
+
+export const initialChatState: ChatState = {
+  name: "",
+  token: "",
+  messages: [],
+  connection: "connecting",
+  notice: null,
+  expired: false,
+};
+
+/** A human sentence for each server error code (docs/protocol.md). */
+export function describeError(code: ErrorCode, retryAfterMs?: number, detail = ""): string {
+  const wait = retryAfterMs !== undefined ? ` Try again in ${Math.max(1, Math.ceil(retryAfterMs / 1000))} s.` : "";
+  switch (code) {
+    case "rate_limited":
+      return `You're sending messages too quickly.${wait || " Please wait a moment."}`;
+    case "busy":
+      return `The assistant is busy with other conversations right now.${wait || " Please try again shortly."}`;
+    case "session_expired":
+      return "This chat has expired. Start a new chat to continue.";
+    case "generation_failed":
+      return "The model couldn't finish this reply. Please try sending your message again.";
+    case "unavailable":
+      return "The service is temporarily unavailable. Your message was not lost; please try again shortly.";
+    case "message_too_long":
+      return "That message is too long. Please shorten it and send it again.";
+    case "empty_message":
+      return "Type a message before sending.";
+    case "invalid_frame":
+      return `The server could not read a request from this page${detail ? ` (${detail})` : ""}. Reloading may help.`;
+    default:
+      return `Something went wrong (${code})${detail ? `: ${detail}` : ""}.`;
+  }
+}
+
+function fromHistory(m: HistoryMessage): ChatMessage {
+  if (m.source === "human") {
+    return { key: m.id, id: m.id, clientId: m.clientId, role: "user", text: m.msg, timestamp: m.timestamp, status: "sent" };
+  }
+  return {
+    key: m.id,
+    id: m.id,
+    role: "assistant",
+    text: m.msg,
+    timestamp: m.timestamp,
+    status: m.error ? "error" : m.stopped ? "stopped" : "done",
+    replyTo: m.replyTo,
+    errorCode: m.error,
+  };
+}
+
+const isFinal = (m: ChatMessage) => m.status === "done" || m.status === "stopped" || m.status === "error";
+
+function replyIndex(messages: ChatMessage[], replyTo: string): number {
+  return messages.findIndex((m) => m.role === "assistant" && m.replyTo === replyTo);
+}
+
+/** Inserts an assistant message right after the user message it answers (or at the end). */
+function insertReply(messages: ChatMessage[], reply: ChatMessage): ChatMessage[] {
+  const at = messages.findIndex((m) => m.role === "user" && m.id === reply.replyTo);
+  if (at < 0) return [...messages, reply];
+  let end = at + 1;
+  while (end < messages.length && messages[end].role === "assistant") end++;
+  return [...messages.slice(0, end), reply, ...messages.slice(end)];
+}
+
+function replace(messages: ChatMessage[], i: number, m: ChatMessage): ChatMessage[] {
+  const out = messages.slice();
+  out[i] = m;
+  return out;
+}
+
+function applyUserMessage(messages: ChatMessage[], m: HistoryMessage): ChatMessage[] {
+  if (messages.some((x) => x.role === "user" && x.id === m.id)) return messages;
+  const local = messages.findIndex(
+    (x) => x.role === "user" && x.id === undefined && m.clientId !== undefined && x.clientId === m.clientId,
+  );
+  if (local >= 0) return replace(messages, local, { ...messages[local], id: m.id, timestamp: m.timestamp || messages[local].timestamp, status: "sent" });
+  return [...messages, fromHistory(m)];
+}
+
+function applyAck(messages: ChatMessage[], clientId: string | undefined, messageId: string): ChatMessage[] {
+  const local = clientId === undefined
+    ? messages.findIndex((x) => x.role === "user" && x.status === "sending")
+    : messages.findIndex((x) => x.role === "user" && x.clientId === clientId);
+  if (local < 0) return messages;
+  // The `message` event may have arrived first (it is published before the ack is sent): then the
+  // server's copy is already listed and the local one merges into it.
+  const dup = messages.findIndex((x, i) => i !== local && x.role === "user" && x.id === messageId);
+  if (dup >= 0) {
+    const merged = { ...messages[dup], key: messages[local].key, clientId: messages[local].clientId };
+    return replace(messages, dup, merged).filter((_, i) => i !== local);
+  }
+  return replace(messages, local, { ...messages[local], id: messageId, status: "sent" });
+}
+
+function applyReply(state: ChatState, ev: Extract<ServerEvent, { replyTo: string }>): ChatState {
+  const { messages } = state;
+  const i = replyIndex(messages, ev.replyTo);
+  const existing = i >= 0 ? messages[i] : undefined;
+  if (existing && isFinal(existing)) return state; // replayed event of a finished reply
+  switch (ev.kind) {
+    case "reply_start":
+    case "reply_discard": {
+      const fresh: ChatMessage = {
+        key: existing?.key ?? `reply-${ev.replyTo}`,
+        role: "assistant",
+        text: "",
+        timestamp: existing?.timestamp ?? "",
+        status: "streaming",
+        replyTo: ev.replyTo,
+      };
+      return { ...state, messages: existing ? replace(messages, i, fresh) : insertReply(messages, fresh) };
+    }
+    case "delta": {
+      if (!existing) {
+        // A delta without its start: resumed in the middle of a reply we never saw begin. Show
+        // what arrives; reply_end replaces it with the complete text.
+        const partial: ChatMessage = { key: `reply-${ev.replyTo}`, role: "assistant", text: ev.text, timestamp: "", status: "streaming", replyTo: ev.replyTo };
+        return { ...state, messages: insertReply(messages, partial) };
+      }
+      return { ...state, messages: replace(messages, i, { ...existing, text: existing.text + ev.text, status: "streaming" }) };
+    }
+    case "reply_end": {
+      const done = { ...fromHistory(ev.message), key: existing?.key ?? ev.message.id, replyTo: ev.replyTo };
+      if (messages.some((x) => x.role === "assistant" && x.id === ev.message.id)) return state;
+      return { ...state, messages: existing ? replace(messages, i, done) : insertReply(messages, done) };
+    }
+    default:
+      return state;
+  }
+}
+
+export function chatReducer(state: ChatState, action: ChatAction): ChatState {
+  switch (action.type) {
+    case "session_loaded": {
+      const s = action.snapshot;
+      const fromServer = s.messages.map(fromHistory);
+      // Keep local messages the snapshot does not know yet (sent while it was being fetched),
+      // and replies still streaming.
+      const known = new Set(fromServer.map((m) => m.id));
+      const knownReplies = new Set(fromServer.filter((m) => m.role === "assistant").map((m) => m.replyTo));
+      const keep = state.token === s.token
+        ? state.messages.filter((m) =>
+            m.role === "user" ? m.id === undefined || !known.has(m.id) : m.status === "streaming" && !knownReplies.has(m.replyTo))
+        : [];
+      let messages = fromServer;
+      for (const m of keep) messages = m.role === "assistant" ? insertReply(messages, m) : [...messages, m];
+      return { ...state, name: s.name, token: s.token, messages, expired: false, notice: state.token === s.token ? state.notice : null };
+    }
+    case "local_send":
+      return {
+        ...state,
+        notice: null,
+        messages: [
+          ...state.messages,
+          { key: action.clientId, clientId: action.clientId, role: "user", text: action.text, timestamp: action.timestamp, status: "sending" },
+        ],
+      };
+    case "resend": {
+      const i = state.messages.findIndex((m) => m.clientId === action.clientId);
+      if (i < 0) return state;
+      return { ...state, notice: null, messages: replace(state.messages, i, { ...state.messages[i], status: "sending" }) };
+    }
+    case "connection":
+      return { ...state, connection: action.status, retryInMs: action.retryInMs, expired: state.expired || action.status === "expired" };
+    case "dismiss_notice":
+      return { ...state, notice: null };
+    case "stop_requested":
+      return state;
+    case "server":
+      return applyServer(state, action.event, action.now);
+  }
+}
+
+function applyServer(state: ChatState, ev: ServerEvent, now: number): ChatState {
+  switch (ev.kind) {
+    case "ack":
+      return { ...state, messages: applyAck(state.messages, ev.clientId, ev.messageId) };
+    case "message":
+      if (ev.message.source !== "human") return state;
+      return { ...state, messages: applyUserMessage(state.messages, ev.message) };
+    case "reply_start":
+    case "delta":
+    case "reply_discard":
+    case "reply_end":
+      return applyReply(state, ev);
+    case "reply_error": {
+      const notice = { code: ev.code, text: describeError(ev.code, undefined, ev.message) };
+      if (ev.replyTo === undefined) return { ...state, notice };
+      const i = replyIndex(state.messages, ev.replyTo);
+      if (i >= 0 && isFinal(state.messages[i])) return state;
+      const failed: ChatMessage = {
+        key: i >= 0 ? state.messages[i].key : `reply-${ev.replyTo}`,
+        role: "assistant",
+        text: i >= 0 ? state.messages[i].text : "",
+        timestamp: "",
+        status: "error",
+        replyTo: ev.replyTo,
+        errorCode: ev.code,
+      };
+      return {
+        ...state,
+        notice,
+        messages: i >= 0 ? replace(state.messages, i, failed) : insertReply(state.messages, failed),
+      };
+    }
+    case "error": {
+      const notice: Notice = { code: ev.code, text: describeError(ev.code, ev.retryAfterMs, ev.message) };
+      if (ev.retryAfterMs !== undefined) notice.retryAt = now + ev.retryAfterMs;
+      let messages = state.messages;
+      const refused = ev.clientId !== undefined
+        ? messages.findIndex((m) => m.clientId === ev.clientId && m.status === "sending")
+        : ["rate_limited", "busy", "message_too_long", "empty_message"].includes(ev.code)
+          ? messages.findIndex((m) => m.status === "sending")
+          : -1;
+      if (refused >= 0) messages = replace(messages, refused, { ...messages[refused], status: "failed", errorCode: ev.code });
+      return { ...state, messages, notice, expired: state.expired || ev.code === "session_expired" };
+    }
+    case "resync_required":
+    case "ignored":
+      return state;
+  }
+}
+
+/** The user message whose reply is being generated now, if any (for the Stop button). */
+export function activeReply(state: ChatState): string | undefined {
+  const streaming = state.messages.find((m) => m.role === "assistant" && m.status === "streaming");
+  if (streaming) return streaming.replyTo;
+  // Acknowledged but not yet started: the reply is queued; stopping it is allowed too.
+  const answered = new Set(state.messages.filter((m) => m.role === "assistant").map((m) => m.replyTo));
+  const waiting = state.messages.find((m) => m.role === "user" && m.status === "sent" && m.id !== undefined && !answered.has(m.id));
+  return waiting?.id;
+}
+
+/** True while a sent user message has no finished reply yet. */
+export function isGenerating(state: ChatState): boolean {
+  return activeReply(state) !== undefined || state.messages.some((m) => m.status === "sending");
+}

@@ -1,0 +1,280 @@
+// Owns the chat WebSocket of one session: connects, reconnects with jittered backoff, resumes
+// from the last event id, validates every frame and drops events already delivered, and keeps
+// unacknowledged messages to resend them (with the same client id, so the server stores each
+// once). It knows nothing of React or of the conversation; `onEvent` receives each new event once,
+// in stream order.
+//
+// Not thread-safe in any sense that matters in a browser: every method and callback runs on the
+// page's single event loop.
+import { backoffDelay, defaultBackoff, type BackoffConfig } from "./backoff";
+import {
+  chatUrl,
+  clientFrames,
+  compareStreamIds,
+  parseServerFrame,
+  type ServerEvent,
+} from "./protocol";
+
+/** The subset of the browser WebSocket the transport uses, so tests can drive it. */
+export interface SocketLike {
+  readyState: number;
+  onopen: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+
+export type SocketFactory = (url: string) => SocketLike;
+
+export type ConnectionStatus =
+  | "connecting" // first attempt in progress
+  | "open"
+  | "reconnecting" // lost; a retry is scheduled or in progress
+  | "expired" // the session is gone; no more retries
+  | "closed"; // closed by the owner
+
+export type SessionCheck = () => Promise<"alive" | "expired" | "unknown">;
+
+export interface ConnectionOptions {
+  baseUrl: string;
+  token: string;
+  /** Resume after this event id; absent: only events from now on. */
+  lastEventId?: string;
+  createSocket?: SocketFactory;
+  /** Asked after a connection attempt fails before opening: a 403 handshake looks like any drop. */
+  checkSession?: SessionCheck;
+  onEvent: (ev: ServerEvent) => void;
+  onStatus?: (status: ConnectionStatus, retryInMs?: number) => void;
+  onInvalidFrame?: (error: string, raw: string) => void;
+  backoff?: BackoffConfig;
+  random?: () => number;
+  setTimer?: (fn: () => void, ms: number) => unknown;
+  clearTimer?: (handle: unknown) => void;
+}
+
+const OPEN = 1;
+/** Close code the gateway uses when the session expired (docs/protocol.md). */
+const CLOSE_SESSION_EXPIRED = 4001;
+const CLOSE_NORMAL = 1000;
+
+export class ChatConnection {
+  private readonly opts: ConnectionOptions;
+  private socket: SocketLike | null = null;
+  private status_: ConnectionStatus = "connecting";
+  private lastEventId_: string | undefined;
+  private attempt = 0;
+  private retryTimer: unknown = null;
+  private opened = false;
+  private pausedForResync = false;
+  /** Messages sent but not yet acknowledged, by client id, in send order. */
+  private readonly outbox = new Map<string, string>();
+  private readonly pendingStops = new Set<string>();
+
+  constructor(opts: ConnectionOptions) {
+    this.opts = opts;
+    this.lastEventId_ = opts.lastEventId;
+  }
+
+  get status(): ConnectionStatus {
+    return this.status_;
+  }
+
+  get lastEventId(): string | undefined {
+    return this.lastEventId_;
+  }
+
+  /** Client ids of messages not yet acknowledged, oldest first. */
+  get unacknowledged(): string[] {
+    return [...this.outbox.keys()];
+  }
+
+  start(): void {
+    this.open();
+  }
+
+  /** Queues a user message; it is (re)sent on every (re)connect until acknowledged. */
+  send(text: string, clientId: string): void {
+    this.outbox.set(clientId, text);
+    if (this.isOpen()) this.socket!.send(clientFrames.message(text, clientId));
+  }
+
+  /** Asks the server to stop the reply to user message `messageId`. */
+  stop(messageId: string): void {
+    if (this.isOpen()) this.socket!.send(clientFrames.stop(messageId));
+    else this.pendingStops.add(messageId);
+  }
+
+  /** Forgets a queued message (the server refused it; the user may send it again). */
+  forget(clientId: string): void {
+    this.outbox.delete(clientId);
+  }
+
+  /**
+   * Continues after `resync_required`: the owner has reloaded the history; events resume after
+   * `lastEventId` (or from now on when it is undefined).
+   */
+  resync(lastEventId: string | undefined): void {
+    this.lastEventId_ = lastEventId;
+    this.pausedForResync = false;
+    this.restart();
+  }
+
+  /** Reconnects at once (the browser came back online, or the user asked). */
+  reconnectNow(): void {
+    if (this.status_ === "expired" || this.status_ === "closed" || this.status_ === "open") return;
+    this.restart();
+  }
+
+  /** Cuts the socket as a network failure would; used by the end-to-end tests. */
+  simulateDrop(): void {
+    this.socket?.close(4000, "simulated drop");
+  }
+
+  close(): void {
+    this.setStatus("closed");
+    this.clearRetry();
+    this.detach(CLOSE_NORMAL);
+  }
+
+  private isOpen(): boolean {
+    return this.socket !== null && this.socket.readyState === OPEN && this.opened;
+  }
+
+  private restart(): void {
+    this.clearRetry();
+    this.detach(CLOSE_NORMAL);
+    this.open();
+  }
+
+  private open(): void {
+    if (this.status_ === "expired" || this.status_ === "closed") return;
+    const factory = this.opts.createSocket ?? ((url: string) => new WebSocket(url) as SocketLike);
+    const url = chatUrl(this.opts.baseUrl, this.opts.token, this.lastEventId_);
+    this.opened = false;
+    const ws = factory(url);
+    this.socket = ws;
+    ws.onopen = () => {
+      if (this.socket !== ws) return;
+      this.opened = true;
+      this.attempt = 0;
+      this.setStatus("open");
+      for (const [clientId, text] of this.outbox) ws.send(clientFrames.message(text, clientId));
+      for (const id of this.pendingStops) ws.send(clientFrames.stop(id));
+      this.pendingStops.clear();
+    };
+    ws.onmessage = (ev) => {
+      if (this.socket !== ws) return;
+      if (typeof ev.data !== "string") {
+        this.opts.onInvalidFrame?.("binary frame", "");
+        return;
+      }
+      this.receive(ev.data);
+    };
+    ws.onerror = () => {
+      // Always followed by onclose, which decides what to do.
+    };
+    ws.onclose = (ev) => {
+      if (this.socket !== ws) return;
+      const wasOpen = this.opened;
+      this.socket = null;
+      this.opened = false;
+      if (ev.code === CLOSE_SESSION_EXPIRED) {
+        this.expire();
+        return;
+      }
+      void this.afterDrop(wasOpen);
+    };
+  }
+
+  private async afterDrop(wasOpen: boolean): Promise<void> {
+    if (this.status_ === "closed" || this.status_ === "expired") return;
+    if (!wasOpen && this.opts.checkSession) {
+      this.setStatus("reconnecting");
+      const verdict = await this.opts.checkSession().catch(() => "unknown" as const);
+      if (verdict === "expired") {
+        this.expire();
+        return;
+      }
+      if (this.status_ !== "reconnecting" || this.socket !== null) return;
+    }
+    this.scheduleRetry();
+  }
+
+  private scheduleRetry(): void {
+    this.clearRetry();
+    const delay = backoffDelay(this.attempt, this.opts.random ?? Math.random, this.opts.backoff ?? defaultBackoff);
+    this.attempt += 1;
+    this.setStatus("reconnecting", delay);
+    const set = this.opts.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
+    this.retryTimer = set(() => {
+      this.retryTimer = null;
+      this.open();
+    }, delay);
+  }
+
+  private clearRetry(): void {
+    if (this.retryTimer === null) return;
+    const clear = this.opts.clearTimer ?? ((h) => clearTimeout(h as ReturnType<typeof setTimeout>));
+    clear(this.retryTimer);
+    this.retryTimer = null;
+  }
+
+  private detach(code: number): void {
+    const ws = this.socket;
+    this.socket = null;
+    this.opened = false;
+    if (ws) {
+      ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+      try {
+        ws.close(code);
+      } catch {
+        // Closing a socket that never connected may throw in some browsers; it is gone either way.
+      }
+    }
+  }
+
+  private expire(): void {
+    this.clearRetry();
+    this.detach(CLOSE_NORMAL);
+    this.setStatus("expired");
+    this.opts.onEvent({ kind: "error", code: "session_expired", message: "" });
+  }
+
+  private receive(raw: string): void {
+    const parsed = parseServerFrame(raw);
+    if (!parsed.ok) {
+      this.opts.onInvalidFrame?.(parsed.error, raw);
+      return;
+    }
+    const ev = parsed.value;
+    if (ev.kind === "ignored") return;
+    if (ev.kind === "ack" && ev.clientId !== undefined) this.outbox.delete(ev.clientId);
+    if (ev.kind === "error") {
+      if (ev.code === "session_expired") {
+        this.expire();
+        return;
+      }
+      // A refused message is not stored; the owner decides whether to offer it again.
+      if (ev.clientId !== undefined) this.outbox.delete(ev.clientId);
+    }
+    if (ev.kind === "resync_required") {
+      this.pausedForResync = true;
+      this.opts.onEvent(ev);
+      return;
+    }
+    if ("eventId" in ev) {
+      if (this.pausedForResync) return;
+      if (this.lastEventId_ !== undefined && compareStreamIds(ev.eventId, this.lastEventId_) <= 0) return;
+      this.lastEventId_ = ev.eventId;
+    }
+    this.opts.onEvent(ev);
+  }
+
+  private setStatus(s: ConnectionStatus, retryInMs?: number): void {
+    if (this.status_ === s && retryInMs === undefined) return;
+    this.status_ = s;
+    this.opts.onStatus?.(s, retryInMs);
+  }
+}

@@ -1,0 +1,332 @@
+// The wire contract with parley-gateway (docs/protocol.md), and the only module that knows its
+// field names. Server frames are validated here and turned into `ServerEvent`s, the shape the rest
+// of the client works with; client frames are built here. A frame of the wrong shape is rejected
+// with a reason naming the field, never half-applied.
+
+/** A message as stored in the session history (GET /refresh_token, `message`/`reply_end` events). */
+export interface HistoryMessage {
+  id: string;
+  source: "human" | "bot";
+  msg: string;
+  timestamp: string;
+  /** For bot messages: the id of the user message answered. */
+  replyTo?: string;
+  stopped?: boolean;
+  /** Error code when the reply failed. */
+  error?: string;
+  /** The client's own id of a human message, when the server echoes it. */
+  clientId?: string;
+}
+
+export interface SessionSnapshot {
+  token: string;
+  name: string;
+  sessionStart: string;
+  messages: HistoryMessage[];
+  /** Id of the newest session event when the snapshot was taken, if the server tells it. */
+  lastEventId?: string;
+}
+
+/** Error codes documented in docs/protocol.md; unknown codes are kept as plain strings. */
+export type ErrorCode =
+  | "rate_limited"
+  | "busy"
+  | "session_expired"
+  | "generation_failed"
+  | "unavailable"
+  | "invalid_frame"
+  | "message_too_long"
+  | "empty_message"
+  | (string & {});
+
+/** What a validated server frame means to the client. Events carrying `eventId` are resumable. */
+export type ServerEvent =
+  | { kind: "ack"; clientId?: string; messageId: string; duplicate: boolean }
+  | { kind: "message"; eventId: string; message: HistoryMessage }
+  | { kind: "reply_start"; eventId: string; replyTo: string }
+  | { kind: "delta"; eventId: string; replyTo: string; text: string }
+  | { kind: "reply_discard"; eventId: string; replyTo: string }
+  | { kind: "reply_end"; eventId: string; replyTo: string; message: HistoryMessage }
+  | { kind: "reply_error"; eventId: string; replyTo?: string; code: ErrorCode; message: string }
+  | {
+      kind: "error";
+      code: ErrorCode;
+      message: string;
+      retryAfterMs?: number;
+      clientId?: string;
+      field?: string;
+    }
+  | { kind: "resync_required" }
+  | { kind: "ignored"; type: string };
+
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string };
+
+/** Wire names of everything the client sends or reads, in one place. */
+export const wire = {
+  type: "type",
+  eventId: "id",
+  // client frames
+  message: "message",
+  text: "text",
+  clientId: "client_id",
+  stop: "stop",
+  stopMessageId: "message_id",
+  // server frames
+  ack: "ack",
+  ackMessageId: "message_id",
+  ackDuplicate: "duplicate",
+  replyStart: "reply_start",
+  delta: "delta",
+  deltaText: "text",
+  replyDiscard: "reply_discard",
+  replyEnd: "reply_end",
+  replyTo: "reply_to",
+  error: "error",
+  errorCode: "code",
+  errorMessage: "message",
+  retryAfterMs: "retry_after_ms",
+  errorField: "field",
+  resyncRequired: "resync_required",
+  // the nested message of `message` and `reply_end` events, or the event itself when flat
+  nestedMessage: "message",
+  // history entries
+  id: "id",
+  source: "source",
+  msg: "msg",
+  timestamp: "timestamp",
+  stopped: "stopped",
+  // HTTP
+  token: "token",
+  name: "name",
+  sessionStart: "session_start",
+  messages: "messages",
+  lastEventId: "last_event_id",
+  detail: "detail",
+} as const;
+
+/** Server frame types that carry no state the client needs (heartbeats, hello). */
+const ignoredTypes = new Set(["pong", "hello", "ready"]);
+
+type Json = Record<string, unknown>;
+
+const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
+
+const STREAM_ID = /^\d+-\d+$/;
+
+/** True when `s` is a Redis stream id (`<ms>-<seq>`), the form of every resumable event id. */
+export function isStreamId(s: unknown): s is string {
+  return typeof s === "string" && STREAM_ID.test(s);
+}
+
+/** Orders two stream ids numerically (-1, 0, 1); both parts may exceed 2^53, hence BigInt. */
+export function compareStreamIds(a: string, b: string): number {
+  const [am, as] = a.split("-").map(BigInt);
+  const [bm, bs] = b.split("-").map(BigInt);
+  if (am !== bm) return am < bm ? -1 : 1;
+  if (as !== bs) return as < bs ? -1 : 1;
+  return 0;
+}
+
+class FrameError extends Error {}
+
+function str(o: Json, field: string, where = ""): string {
+  const v = o[field];
+  if (typeof v !== "string") throw new FrameError(`${where}${field}: expected a string`);
+  return v;
+}
+
+function optStr(o: Json, field: string, where = ""): string | undefined {
+  const v = o[field];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "string") throw new FrameError(`${where}${field}: expected a string`);
+  return v;
+}
+
+function optNum(o: Json, field: string): number | undefined {
+  const v = o[field];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "number" || !Number.isFinite(v) || v < 0)
+    throw new FrameError(`${field}: expected a non-negative number`);
+  return v;
+}
+
+/** Ids may be numbers or strings on the wire; the client keeps them as strings. */
+function idStr(o: Json, field: string, where = ""): string {
+  const v = o[field];
+  if (typeof v === "number" && Number.isFinite(v)) return String(v);
+  if (typeof v !== "string" || v === "") throw new FrameError(`${where}${field}: expected an id`);
+  return v;
+}
+
+function optIdStr(o: Json, field: string, where = ""): string | undefined {
+  const v = o[field];
+  if (v === undefined || v === null) return undefined;
+  return idStr(o, field, where);
+}
+
+function eventId(o: Json): string {
+  const v = o[wire.eventId];
+  if (!isStreamId(v)) throw new FrameError(`${wire.eventId}: expected a stream id like 1700000000000-0`);
+  return v;
+}
+
+/** Validates one history entry (HTTP snapshot or nested in an event). */
+export function parseHistoryMessage(v: unknown, where = "message."): HistoryMessage {
+  if (!isObject(v)) throw new FrameError(`${where.slice(0, -1) || "message"}: expected an object`);
+  const source = v[wire.source];
+  if (source !== "human" && source !== "bot")
+    throw new FrameError(`${where}${wire.source}: expected "human" or "bot"`);
+  const out: HistoryMessage = {
+    id: idStr(v, wire.id, where),
+    source,
+    msg: str(v, wire.msg, where),
+    timestamp: optStr(v, wire.timestamp, where) ?? "",
+  };
+  const replyTo = optIdStr(v, wire.replyTo, where);
+  if (replyTo !== undefined) out.replyTo = replyTo;
+  if (v[wire.stopped] === true) out.stopped = true;
+  const err = optStr(v, wire.error, where);
+  if (err !== undefined) out.error = err;
+  const clientId = optStr(v, wire.clientId, where);
+  if (clientId !== undefined) out.clientId = clientId;
+  return out;
+}
+
+/** The message of a `message`/`reply_end` event: nested under `message`, or the event itself. */
+function eventMessage(o: Json, fallbackSource: "human" | "bot"): HistoryMessage {
+  const nested = o[wire.nestedMessage];
+  if (isObject(nested)) return parseHistoryMessage(nested);
+  // Flat form: the event carries the entry's fields, with its own `message_id`.
+  const flat: Json = {
+    [wire.id]: o[wire.stopMessageId] ?? o["message_id"],
+    [wire.source]: o[wire.source] ?? fallbackSource,
+    [wire.msg]: o[wire.msg] ?? o[wire.text],
+    [wire.timestamp]: o[wire.timestamp],
+    [wire.replyTo]: o[wire.replyTo],
+    [wire.stopped]: o[wire.stopped],
+    [wire.error]: typeof o[wire.error] === "string" ? o[wire.error] : undefined,
+    [wire.clientId]: o[wire.clientId],
+  };
+  return parseHistoryMessage(flat, "");
+}
+
+/** Parses and validates one text frame from the server. */
+export function parseServerFrame(raw: string): ParseResult<ServerEvent> {
+  let o: unknown;
+  try {
+    o = JSON.parse(raw);
+  } catch {
+    return { ok: false, error: "frame is not JSON" };
+  }
+  if (!isObject(o)) return { ok: false, error: "frame: expected a JSON object" };
+  try {
+    return { ok: true, value: toEvent(o) };
+  } catch (e) {
+    if (e instanceof FrameError) return { ok: false, error: e.message };
+    throw e;
+  }
+}
+
+function toEvent(o: Json): ServerEvent {
+  const type = str(o, wire.type);
+  switch (type) {
+    case wire.ack:
+      return {
+        kind: "ack",
+        clientId: optStr(o, wire.clientId),
+        messageId: idStr(o, wire.ackMessageId),
+        duplicate: o[wire.ackDuplicate] === true,
+      };
+    case wire.message:
+      return { kind: "message", eventId: eventId(o), message: eventMessage(o, "human") };
+    case wire.replyStart:
+      return { kind: "reply_start", eventId: eventId(o), replyTo: idStr(o, wire.replyTo) };
+    case wire.delta:
+      return {
+        kind: "delta",
+        eventId: eventId(o),
+        replyTo: idStr(o, wire.replyTo),
+        text: str(o, wire.deltaText),
+      };
+    case wire.replyDiscard:
+      return { kind: "reply_discard", eventId: eventId(o), replyTo: idStr(o, wire.replyTo) };
+    case wire.replyEnd: {
+      const message = eventMessage(o, "bot");
+      const replyTo = optIdStr(o, wire.replyTo) ?? message.replyTo;
+      if (replyTo === undefined) throw new FrameError(`${wire.replyTo}: expected an id`);
+      return { kind: "reply_end", eventId: eventId(o), replyTo, message: { ...message, replyTo } };
+    }
+    case wire.error: {
+      const code = str(o, wire.errorCode);
+      const message = optStr(o, wire.errorMessage) ?? "";
+      if (o[wire.eventId] !== undefined) {
+        return {
+          kind: "reply_error",
+          eventId: eventId(o),
+          replyTo: optIdStr(o, wire.replyTo),
+          code,
+          message,
+        };
+      }
+      const ev: ServerEvent = { kind: "error", code, message };
+      const retry = optNum(o, wire.retryAfterMs);
+      if (retry !== undefined) ev.retryAfterMs = retry;
+      const clientId = optStr(o, wire.clientId);
+      if (clientId !== undefined) ev.clientId = clientId;
+      const field = optStr(o, wire.errorField);
+      if (field !== undefined) ev.field = field;
+      return ev;
+    }
+    case wire.resyncRequired:
+      return { kind: "resync_required" };
+    default:
+      if (ignoredTypes.has(type)) return { kind: "ignored", type };
+      throw new FrameError(`${wire.type}: unknown frame type "${type}"`);
+  }
+}
+
+/** Parses the JSON body of POST /token and GET /refresh_token. */
+export function parseSession(body: unknown): ParseResult<SessionSnapshot> {
+  try {
+    if (!isObject(body)) throw new FrameError("session: expected a JSON object");
+    const list = body[wire.messages] ?? [];
+    if (!Array.isArray(list)) throw new FrameError(`${wire.messages}: expected an array`);
+    const snap: SessionSnapshot = {
+      token: str(body, wire.token),
+      name: str(body, wire.name),
+      sessionStart: optStr(body, wire.sessionStart) ?? "",
+      messages: list.map((m, i) => parseHistoryMessage(m, `${wire.messages}[${i}].`)),
+    };
+    const last = body[wire.lastEventId];
+    if (isStreamId(last)) snap.lastEventId = last;
+    return { ok: true, value: snap };
+  } catch (e) {
+    if (e instanceof FrameError) return { ok: false, error: e.message };
+    throw e;
+  }
+}
+
+/** Reads the human text of an HTTP error body: `{"detail": "..."}` or `{"detail": {"msg": ...}}`. */
+export function errorDetail(body: unknown): string | undefined {
+  if (!isObject(body)) return undefined;
+  const d = body[wire.detail];
+  if (typeof d === "string") return d;
+  if (isObject(d) && typeof d["msg"] === "string") return d["msg"];
+  return undefined;
+}
+
+export const clientFrames = {
+  message: (text: string, clientId: string) =>
+    JSON.stringify({ [wire.type]: wire.message, [wire.text]: text, [wire.clientId]: clientId }),
+  stop: (messageId: string) =>
+    JSON.stringify({ [wire.type]: wire.stop, [wire.stopMessageId]: messageId }),
+};
+
+/** The WebSocket URL for a session, resuming after `lastEventId` when given. */
+export function chatUrl(base: string, token: string, lastEventId?: string): string {
+  const u = new URL("/chat", base);
+  u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
+  u.searchParams.set(wire.token, token);
+  if (lastEventId !== undefined) u.searchParams.set(wire.lastEventId, lastEventId);
+  return u.toString();
+}

@@ -81,10 +81,17 @@ export function describeError(code: ErrorCode, retryAfterMs?: number, detail = "
       return "That message is too long. Please shorten it and send it again.";
     case "empty_message":
       return "Type a message before sending.";
+    case "invalid_text":
+      return "That message contains characters that can't be sent. Please remove them and try again.";
+    case "internal":
+      return "Something went wrong on the server. Your message was not saved; please try again.";
+    case "bad_frame":
+    case "unknown_type":
+    case "binary_not_supported":
     case "invalid_frame":
-      return `The server could not read a request from this page${detail ? ` (${detail})` : ""}. Reloading may help.`;
+      return `The server could not read a request from this page${detail ? ` (${detail})` : ""}. Reloading the page may help.`;
     default:
-      return `Something went wrong (${code})${detail ? `: ${detail}` : ""}.`;
+      return `Something went wrong${detail ? `: ${detail.replace(/[.]$/, "")}` : ""}. Please try again.`;
   }
 }
 
@@ -247,9 +254,10 @@ function applyServer(state: ChatState, ev: ServerEvent, now: number): ChatState 
       if (i >= 0 && isFinal(state.messages[i])) return state;
       const failed: ChatMessage = {
         key: i >= 0 ? state.messages[i].key : `reply-${ev.replyTo}`,
+        id: ev.reply?.id,
         role: "assistant",
-        text: i >= 0 ? state.messages[i].text : "",
-        timestamp: "",
+        text: ev.reply?.msg ?? (i >= 0 ? state.messages[i].text : ""),
+        timestamp: ev.reply?.timestamp ?? "",
         status: "error",
         replyTo: ev.replyTo,
         errorCode: ev.code,
@@ -273,6 +281,7 @@ function applyServer(state: ChatState, ev: ServerEvent, now: number): ChatState 
       return { ...state, messages, notice, expired: state.expired || ev.code === "session_expired" };
     }
     case "resync_required":
+    case "ready":
     case "ignored":
       return state;
   }

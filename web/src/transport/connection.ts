@@ -250,6 +250,8 @@ export class ChatConnection {
     }
     const ev = parsed.value;
     if (ev.kind === "ignored") return;
+    // Connected without a position: continue from where the stream stood when we joined.
+    if (ev.kind === "ready" && this.lastEventId_ === undefined) this.lastEventId_ = ev.lastEventId;
     if (ev.kind === "ack" && ev.clientId !== undefined) this.outbox.delete(ev.clientId);
     if (ev.kind === "error") {
       if (ev.code === "session_expired") {

@@ -29,14 +29,18 @@ export interface SessionSnapshot {
 
 /** Error codes documented in docs/protocol.md; unknown codes are kept as plain strings. */
 export type ErrorCode =
+  | "bad_frame"
+  | "unknown_type"
+  | "binary_not_supported"
+  | "empty_message"
+  | "message_too_long"
+  | "invalid_text"
   | "rate_limited"
   | "busy"
-  | "session_expired"
-  | "generation_failed"
   | "unavailable"
-  | "invalid_frame"
-  | "message_too_long"
-  | "empty_message"
+  | "session_expired"
+  | "internal"
+  | "generation_failed"
   | (string & {});
 
 /** What a validated server frame means to the client. Events carrying `eventId` are resumable. */
@@ -47,7 +51,15 @@ export type ServerEvent =
   | { kind: "delta"; eventId: string; replyTo: string; text: string }
   | { kind: "reply_discard"; eventId: string; replyTo: string }
   | { kind: "reply_end"; eventId: string; replyTo: string; message: HistoryMessage }
-  | { kind: "reply_error"; eventId: string; replyTo?: string; code: ErrorCode; message: string }
+  | {
+      kind: "reply_error";
+      eventId: string;
+      replyTo?: string;
+      code: ErrorCode;
+      message: string;
+      /** The error-marked bot entry stored in the history, when the server sends it. */
+      reply?: HistoryMessage;
+    }
   | {
       kind: "error";
       code: ErrorCode;
@@ -57,6 +69,8 @@ export type ServerEvent =
       field?: string;
     }
   | { kind: "resync_required" }
+  /** Sent once per connection: where the session's event stream stands now. */
+  | { kind: "ready"; lastEventId?: string }
   | { kind: "ignored"; type: string };
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string };
@@ -73,8 +87,9 @@ export const wire = {
   stopMessageId: "message_id",
   // server frames
   ack: "ack",
-  ackMessageId: "message_id",
+  ackMessageId: "id",
   ackDuplicate: "duplicate",
+  ready: "ready",
   replyStart: "reply_start",
   delta: "delta",
   deltaText: "text",
@@ -87,8 +102,10 @@ export const wire = {
   retryAfterMs: "retry_after_ms",
   errorField: "field",
   resyncRequired: "resync_required",
-  // the nested message of `message` and `reply_end` events, or the event itself when flat
+  // the history entry nested in `message` events, and in `reply_end` and `error` events
   nestedMessage: "message",
+  nestedReply: "reply",
+  flatMessageId: "message_id",
   // history entries
   id: "id",
   source: "source",
@@ -105,7 +122,7 @@ export const wire = {
 } as const;
 
 /** Server frame types that carry no state the client needs (heartbeats, hello). */
-const ignoredTypes = new Set(["pong", "hello", "ready"]);
+const ignoredTypes = new Set(["pong"]);
 
 type Json = Record<string, unknown>;
 
@@ -193,12 +210,12 @@ export function parseHistoryMessage(v: unknown, where = "message."): HistoryMess
 }
 
 /** The message of a `message`/`reply_end` event: nested under `message`, or the event itself. */
-function eventMessage(o: Json, fallbackSource: "human" | "bot"): HistoryMessage {
-  const nested = o[wire.nestedMessage];
-  if (isObject(nested)) return parseHistoryMessage(nested);
+function eventMessage(o: Json, nestedKey: string, fallbackSource: "human" | "bot"): HistoryMessage {
+  const nested = o[nestedKey];
+  if (isObject(nested)) return parseHistoryMessage(nested, `${nestedKey}.`);
   // Flat form: the event carries the entry's fields, with its own `message_id`.
   const flat: Json = {
-    [wire.id]: o[wire.stopMessageId] ?? o["message_id"],
+    [wire.id]: o[wire.flatMessageId],
     [wire.source]: o[wire.source] ?? fallbackSource,
     [wire.msg]: o[wire.msg] ?? o[wire.text],
     [wire.timestamp]: o[wire.timestamp],
@@ -238,7 +255,7 @@ function toEvent(o: Json): ServerEvent {
         duplicate: o[wire.ackDuplicate] === true,
       };
     case wire.message:
-      return { kind: "message", eventId: eventId(o), message: eventMessage(o, "human") };
+      return { kind: "message", eventId: eventId(o), message: eventMessage(o, wire.nestedMessage, "human") };
     case wire.replyStart:
       return { kind: "reply_start", eventId: eventId(o), replyTo: idStr(o, wire.replyTo) };
     case wire.delta:
@@ -251,7 +268,7 @@ function toEvent(o: Json): ServerEvent {
     case wire.replyDiscard:
       return { kind: "reply_discard", eventId: eventId(o), replyTo: idStr(o, wire.replyTo) };
     case wire.replyEnd: {
-      const message = eventMessage(o, "bot");
+      const message = eventMessage(o, wire.nestedReply, "bot");
       const replyTo = optIdStr(o, wire.replyTo) ?? message.replyTo;
       if (replyTo === undefined) throw new FrameError(`${wire.replyTo}: expected an id`);
       return { kind: "reply_end", eventId: eventId(o), replyTo, message: { ...message, replyTo } };
@@ -260,13 +277,9 @@ function toEvent(o: Json): ServerEvent {
       const code = str(o, wire.errorCode);
       const message = optStr(o, wire.errorMessage) ?? "";
       if (o[wire.eventId] !== undefined) {
-        return {
-          kind: "reply_error",
-          eventId: eventId(o),
-          replyTo: optIdStr(o, wire.replyTo),
-          code,
-          message,
-        };
+        const ev: ServerEvent = { kind: "reply_error", eventId: eventId(o), replyTo: optIdStr(o, wire.replyTo), code, message };
+        if (isObject(o[wire.nestedReply])) ev.reply = parseHistoryMessage(o[wire.nestedReply], `${wire.nestedReply}.`);
+        return ev;
       }
       const ev: ServerEvent = { kind: "error", code, message };
       const retry = optNum(o, wire.retryAfterMs);
@@ -279,6 +292,12 @@ function toEvent(o: Json): ServerEvent {
     }
     case wire.resyncRequired:
       return { kind: "resync_required" };
+    case wire.ready: {
+      const last = o[wire.lastEventId];
+      if (last === undefined || last === null || last === "") return { kind: "ready" };
+      if (!isStreamId(last)) throw new FrameError(`${wire.lastEventId}: expected a stream id`);
+      return { kind: "ready", lastEventId: last };
+    }
     default:
       if (ignoredTypes.has(type)) return { kind: "ignored", type };
       throw new FrameError(`${wire.type}: unknown frame type "${type}"`);

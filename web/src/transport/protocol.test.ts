@@ -1,0 +1,126 @@
+import { describe, expect, it } from "vitest";
+import { chatUrl, clientFrames, compareStreamIds, errorDetail, isStreamId, parseServerFrame, parseSession } from "./protocol";
+
+const ok = (raw: unknown) => {
+  const r = parseServerFrame(typeof raw === "string" ? raw : JSON.stringify(raw));
+  if (!r.ok) throw new Error(`expected ok, got ${r.error}`);
+  return r.value;
+};
+const err = (raw: unknown) => {
+  const r = parseServerFrame(typeof raw === "string" ? raw : JSON.stringify(raw));
+  if (r.ok) throw new Error(`expected an error, got ${JSON.stringify(r.value)}`);
+  return r.error;
+};
+
+const botEntry = { id: "b1", source: "bot", msg: "Hello!", timestamp: "2026-11-26T22:00:00.000Z", seq: 1, reply_to: "u1" };
+
+describe("parseServerFrame", () => {
+  it("reads the gateway's ack", () => {
+    expect(ok({ type: "ack", id: "u1", seq: 1, duplicate: false, client_id: "c1" })).toEqual({
+      kind: "ack", messageId: "u1", clientId: "c1", duplicate: false,
+    });
+    expect(ok({ type: "ack", id: "u1", seq: 1, duplicate: true })).toMatchObject({ duplicate: true, clientId: undefined });
+  });
+
+  it("reads a message event, nested or flat", () => {
+    const nested = ok({ type: "message", id: "5-0", message: { id: "u1", source: "human", msg: "Hi", timestamp: "t", seq: 1 } });
+    expect(nested).toEqual({ kind: "message", eventId: "5-0", message: { id: "u1", source: "human", msg: "Hi", timestamp: "t" } });
+    const flat = ok({ type: "message", id: "5-0", message_id: "u1", msg: "Hi", timestamp: "t", client_id: "c9" });
+    expect(flat).toMatchObject({ kind: "message", message: { id: "u1", source: "human", msg: "Hi", clientId: "c9" } });
+  });
+
+  it("reads the worker's reply events", () => {
+    expect(ok({ type: "reply_start", reply_to: "u1", seq: 1, attempt: 1, id: "6-0" })).toEqual({ kind: "reply_start", eventId: "6-0", replyTo: "u1" });
+    expect(ok({ type: "delta", reply_to: "u1", text: "Hel", id: "7-0" })).toEqual({ kind: "delta", eventId: "7-0", replyTo: "u1", text: "Hel" });
+    expect(ok({ type: "reply_discard", reply_to: "u1", attempt: 1, id: "8-0" })).toEqual({ kind: "reply_discard", eventId: "8-0", replyTo: "u1" });
+    expect(ok({ type: "reply_end", reply_to: "u1", finish: "stop", reply: botEntry, id: "9-0" })).toEqual({
+      kind: "reply_end", eventId: "9-0", replyTo: "u1",
+      message: { id: "b1", source: "bot", msg: "Hello!", timestamp: botEntry.timestamp, replyTo: "u1" },
+    });
+    const stopped = ok({ type: "reply_end", reply_to: "u1", finish: "cancelled", reply: { ...botEntry, stopped: true }, id: "9-1" });
+    expect(stopped).toMatchObject({ message: { stopped: true } });
+  });
+
+  it("tells a reply's error event from a frame error by its event id", () => {
+    const ev = ok({ type: "error", code: "generation_failed", message: "model crashed", reply_to: "u1", reply: { ...botEntry, msg: "", error: "generation_failed" }, id: "10-0" });
+    expect(ev).toMatchObject({ kind: "reply_error", eventId: "10-0", replyTo: "u1", code: "generation_failed", reply: { id: "b1", error: "generation_failed" } });
+    const frame = ok({ type: "error", code: "rate_limited", message: "too many messages; slow down", retry_after_ms: 1200, client_id: "c1" });
+    expect(frame).toEqual({ kind: "error", code: "rate_limited", message: "too many messages; slow down", retryAfterMs: 1200, clientId: "c1" });
+    expect(ok({ type: "error", code: "bad_frame", message: "unknown field 'x'", field: "x" })).toMatchObject({ field: "x" });
+  });
+
+  it("reads ready, resync_required and ignores pong", () => {
+    expect(ok({ type: "ready", token: "T", name: "Ada", session_start: "s", last_event_id: "12-3" })).toEqual({ kind: "ready", lastEventId: "12-3" });
+    expect(ok({ type: "ready", token: "T", name: "Ada", session_start: "s", last_event_id: "" })).toEqual({ kind: "ready" });
+    expect(ok({ type: "resync_required", message: "reload" })).toEqual({ kind: "resync_required" });
+    expect(ok({ type: "pong" })).toEqual({ kind: "ignored", type: "pong" });
+  });
+
+  it("rejects frames of the wrong shape, naming the field", () => {
+    expect(err("not json")).toBe("frame is not JSON");
+    expect(err("[1,2]")).toBe("frame: expected a JSON object");
+    expect(err({ kind: "ack" })).toBe("type: expected a string");
+    expect(err({ type: "surprise" })).toBe('type: unknown frame type "surprise"');
+    expect(err({ type: "delta", reply_to: "u1", text: 5, id: "1-0" })).toBe("text: expected a string");
+    expect(err({ type: "delta", reply_to: "u1", text: "x" })).toMatch(/^id: expected a stream id/);
+    expect(err({ type: "delta", reply_to: "u1", text: "x", id: "abc" })).toMatch(/^id: expected a stream id/);
+    expect(err({ type: "reply_start", id: "1-0" })).toBe("reply_to: expected an id");
+    expect(err({ type: "reply_end", reply_to: "u1", reply: { ...botEntry, source: "robot" }, id: "1-0" })).toBe('reply.source: expected "human" or "bot"');
+    expect(err({ type: "error", code: "busy", retry_after_ms: -5 })).toBe("retry_after_ms: expected a non-negative number");
+    expect(err({ type: "ack", seq: 1 })).toBe("id: expected an id");
+  });
+});
+
+describe("stream ids", () => {
+  it("validates the <ms>-<seq> form", () => {
+    expect(isStreamId("1700000000000-0")).toBe(true);
+    expect(isStreamId("0-0")).toBe(true);
+    for (const bad of ["", "1", "1-", "-1", "a-1", "1-2-3", 5, null]) expect(isStreamId(bad)).toBe(false);
+  });
+
+  it("orders numerically, not as text", () => {
+    expect(compareStreamIds("9-0", "10-0")).toBe(-1);
+    expect(compareStreamIds("10-2", "10-10")).toBe(-1);
+    expect(compareStreamIds("10-10", "10-10")).toBe(0);
+    expect(compareStreamIds("18446744073709551615-1", "18446744073709551615-0")).toBe(1);
+  });
+});
+
+describe("parseSession", () => {
+  it("reads a refresh_token answer with history", () => {
+    const r = parseSession({
+      token: "T", name: "Ada", session_start: "2026-11-26T22:00:00Z",
+      messages: [{ id: "u1", source: "human", msg: "Hi", timestamp: "t1", seq: 1 }, botEntry],
+    });
+    expect(r.ok && r.value.messages.map((m) => [m.source, m.msg, m.replyTo])).toEqual([["human", "Hi", undefined], ["bot", "Hello!", "u1"]]);
+  });
+
+  it("names the bad entry", () => {
+    const r = parseSession({ token: "T", name: "Ada", messages: [botEntry, { id: "u2", source: "human" }] });
+    expect(r).toEqual({ ok: false, error: "messages[1].msg: expected a string" });
+    expect(parseSession({ name: "Ada" })).toEqual({ ok: false, error: "token: expected a string" });
+  });
+
+  it("keeps a last_event_id when the server sends one", () => {
+    const r = parseSession({ token: "T", name: "Ada", messages: [], last_event_id: "3-0" });
+    expect(r.ok && r.value.lastEventId).toBe("3-0");
+  });
+});
+
+describe("client frames and urls", () => {
+  it("builds the documented client frames", () => {
+    expect(JSON.parse(clientFrames.message("Hi", "c1"))).toEqual({ type: "message", text: "Hi", client_id: "c1" });
+    expect(JSON.parse(clientFrames.stop("u1"))).toEqual({ type: "stop", message_id: "u1" });
+  });
+
+  it("builds the chat url with an optional resume point", () => {
+    expect(chatUrl("http://localhost:3500", "a b")).toBe("ws://localhost:3500/chat?token=a+b");
+    expect(chatUrl("https://chat.example/", "T", "5-1")).toBe("wss://chat.example/chat?token=T&last_event_id=5-1");
+  });
+
+  it("reads both HTTP error detail forms", () => {
+    expect(errorDetail({ detail: "Session expired or does not exist" })).toBe("Session expired or does not exist");
+    expect(errorDetail({ detail: { loc: "name", msg: "Enter a valid name" } })).toBe("Enter a valid name");
+    expect(errorDetail("nope")).toBeUndefined();
+  });
+});

@@ -10,6 +10,7 @@ import { ChatHeader } from "./components/ChatHeader";
 import { MessageList } from "./components/MessageList";
 import { Composer } from "./components/Composer";
 import { NoticeBanner } from "./components/NoticeBanner";
+import { installTestHooks, recordEvent } from "./testHooks";
 
 /** The gateway's message limit (docs/protocol.md); longer text is refused before sending. */
 const MAX_MESSAGE_CHARS = 8000;
@@ -28,12 +29,6 @@ function newClientId(): string {
     : `c-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
 }
 
-declare global {
-  interface Window {
-    /** Hooks for the end-to-end tests; harmless for a person. */
-    __parley?: { drop: () => void; lastEventId: () => string | undefined; status: () => string };
-  }
-}
 
 export function App() {
   const [phase, setPhase] = useState<Phase>({ kind: "loading" });
@@ -48,6 +43,7 @@ export function App() {
   const connect = useCallback((snapshot: SessionSnapshot) => {
     conn.current?.close();
     const token = snapshot.token;
+    let opens = 0;
     const c = new ChatConnection({
       baseUrl: baseUrl(),
       token,
@@ -56,10 +52,15 @@ export function App() {
         const r = await refreshSession(baseUrl(), token);
         return r.ok ? "alive" : r.kind === "expired" ? "expired" : "unknown";
       },
-      onStatus: (status, retryInMs) => dispatch({ type: "connection", status, retryInMs }),
+      onStatus: (status, retryInMs) => {
+        if (status === "open") opens += 1;
+        dispatch({ type: "connection", status, retryInMs });
+      },
       onInvalidFrame: (error, raw) => console.warn(`parley: ignored invalid frame (${error})`, raw),
       onEvent: (event) => {
+        const cut = recordEvent(event);
         dispatch({ type: "server", event, now: Date.now() });
+        if (cut) c.simulateDrop();
         if (event.kind === "resync_required") {
           void refreshSession(baseUrl(), token).then((r) => {
             if (conn.current !== c) return;
@@ -81,7 +82,7 @@ export function App() {
     announced.current = new Set(snapshot.messages.map((m) => m.id));
     dispatch({ type: "session_loaded", snapshot });
     c.start();
-    window.__parley = { drop: () => c.simulateDrop(), lastEventId: () => c.lastEventId, status: () => c.status };
+    installTestHooks(c, () => opens);
   }, []);
 
   const startSession = useCallback(async (name: string) => {
@@ -119,6 +120,10 @@ export function App() {
     });
     return () => conn.current?.close();
   }, [connect]);
+
+  useEffect(() => {
+    if (phase.kind === "chat") composer.current?.focus();
+  }, [phase.kind]);
 
   useEffect(() => {
     const online = () => conn.current?.reconnectNow();

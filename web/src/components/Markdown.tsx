@@ -19,7 +19,7 @@ function textOf(node: ReactNode): string {
   return "";
 }
 
-async function copyText(text: string): Promise<boolean> {
+export async function copyText(text: string): Promise<boolean> {
   try {
     await navigator.clipboard.writeText(text);
     return true;

@@ -1,6 +1,28 @@
-import { memo } from "react";
-import type { ChatMessage } from "../store/chat";
-import { Markdown } from "./Markdown";
+import { memo, useState } from "react";
+import { describeError, type ChatMessage } from "../store/chat";
+import { Markdown, copyText } from "./Markdown";
+
+/** How long the "Copied" confirmation stays on a copy button. */
+const COPIED_FEEDBACK_MS = 1500;
+
+function CopyReply({ text }: { text: string }) {
+  const [copied, setCopied] = useState(false);
+  return (
+    <button
+      type="button"
+      className="button button--link message__action"
+      onClick={async () => {
+        if (await copyText(text)) {
+          setCopied(true);
+          setTimeout(() => setCopied(false), COPIED_FEEDBACK_MS);
+        }
+      }}
+      aria-label={copied ? "Reply copied" : "Copy reply"}
+    >
+      {copied ? "Copied" : "Copy"}
+    </button>
+  );
+}
 
 function formatTime(iso: string): { short: string; full: string } | null {
   if (!iso) return null;
@@ -45,12 +67,14 @@ function MessageImpl(props: { message: ChatMessage; onRetry: (clientId: string) 
             {m.status === "streaming" && <span className="cursor" aria-hidden="true" />}
           </div>
         )}
+        {m.status === "error" && m.errorCode && <p className="message__error">{describeError(m.errorCode)}</p>}
         <div className="message__meta">
           {time && <time dateTime={m.timestamp} title={time.full}>{time.short}</time>}
           {label && <span className={`message__flag message__flag--${m.status}`}>{label}</span>}
           {m.status === "failed" && m.clientId && (
             <button type="button" className="button button--link" onClick={() => props.onRetry(m.clientId!)}>Send again</button>
           )}
+          {!user && (m.status === "done" || m.status === "stopped") && m.text && <CopyReply text={m.text} />}
         </div>
       </div>
     </article>

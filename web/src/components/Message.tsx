@@ -71,7 +71,7 @@ function MessageImpl(props: { message: ChatMessage; onRetry: (clientId: string) 
         <div className="message__meta">
           {time && <time dateTime={m.timestamp} title={time.full}>{time.short}</time>}
           {label && <span className={`message__flag message__flag--${m.status}`}>{label}</span>}
-          {m.status === "failed" && m.clientId && (
+          {m.status === "failed" && m.clientId && m.errorCode !== "session_expired" && (
             <button type="button" className="button button--link" onClick={() => props.onRetry(m.clientId!)}>Send again</button>
           )}
           {!user && (m.status === "done" || m.status === "stopped") && m.text && <CopyReply text={m.text} />}

@@ -117,9 +117,13 @@ describe("chat store", () => {
     expect(isGenerating(s)).toBe(false);
   });
 
-  it("remembers an expired session", () => {
-    const s = run(loaded(), server({ kind: "error", code: "session_expired", message: "" }));
+  it("remembers an expired session and gives up on unsent messages", () => {
+    const pending: ChatAction = { type: "local_send", clientId: "c1", text: "Hi", timestamp: "t" };
+    const s = run(loaded(), pending, server({ kind: "error", code: "session_expired", message: "" }));
     expect(s.expired).toBe(true);
+    expect(s.messages[0]).toMatchObject({ status: "failed", errorCode: "session_expired" });
+    expect(isGenerating(s)).toBe(false);
+    expect(run(loaded(), pending, { type: "connection", status: "expired" }).messages[0].status).toBe("failed");
     expect(s.notice?.text).toMatch(/new chat/i);
     expect(run(loaded(), { type: "connection", status: "expired" }).expired).toBe(true);
   });

@@ -126,6 +126,12 @@ function insertReply(messages: ChatMessage[], reply: ChatMessage): ChatMessage[]
   return [...messages.slice(0, end), reply, ...messages.slice(end)];
 }
 
+/** A session that is gone stores nothing more: pending messages will never be acknowledged. */
+function unsent(messages: ChatMessage[]): ChatMessage[] {
+  if (!messages.some((m) => m.status === "sending")) return messages;
+  return messages.map((m) => (m.status === "sending" ? { ...m, status: "failed", errorCode: "session_expired" } : m));
+}
+
 function replace(messages: ChatMessage[], i: number, m: ChatMessage): ChatMessage[] {
   const out = messages.slice();
   out[i] = m;
@@ -224,8 +230,16 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
       if (i < 0) return state;
       return { ...state, notice: null, messages: replace(state.messages, i, { ...state.messages[i], status: "sending" }) };
     }
-    case "connection":
-      return { ...state, connection: action.status, retryInMs: action.retryInMs, expired: state.expired || action.status === "expired" };
+    case "connection": {
+      const expired = action.status === "expired";
+      return {
+        ...state,
+        connection: action.status,
+        retryInMs: action.retryInMs,
+        expired: state.expired || expired,
+        messages: expired ? unsent(state.messages) : state.messages,
+      };
+    }
     case "dismiss_notice":
       return { ...state, notice: null };
     case "stop_requested":
@@ -278,7 +292,8 @@ function applyServer(state: ChatState, ev: ServerEvent, now: number): ChatState 
           ? messages.findIndex((m) => m.status === "sending")
           : -1;
       if (refused >= 0) messages = replace(messages, refused, { ...messages[refused], status: "failed", errorCode: ev.code });
-      return { ...state, messages, notice, expired: state.expired || ev.code === "session_expired" };
+      if (ev.code === "session_expired") return { ...state, messages: unsent(messages), notice, expired: true };
+      return { ...state, messages, notice };
     }
     case "resync_required":
     case "ready":
@@ -299,5 +314,6 @@ export function activeReply(state: ChatState): string | undefined {
 
 /** True while a sent user message has no finished reply yet. */
 export function isGenerating(state: ChatState): boolean {
+  if (state.expired) return false;
   return activeReply(state) !== undefined || state.messages.some((m) => m.status === "sending");
 }

@@ -4,7 +4,7 @@ import { useCallback, useEffect, useReducer, useRef, useState } from "react";
 import { ChatConnection } from "./transport/connection";
 import { createSession, localTokenStore, refreshSession } from "./transport/session";
 import type { SessionSnapshot } from "./transport/protocol";
-import { activeReply, chatReducer, initialChatState, isGenerating } from "./store/chat";
+import { activeReply, chatReducer, initialChatState, isGenerating, resumePoint } from "./store/chat";
 import { NameForm } from "./components/NameForm";
 import { ChatHeader } from "./components/ChatHeader";
 import { MessageList } from "./components/MessageList";
@@ -14,7 +14,7 @@ import { installTestHooks, recordEvent } from "./testHooks";
 
 /** The gateway's message limit (docs/protocol.md); longer text is refused before sending. */
 const MAX_MESSAGE_CHARS = 8000;
-/** Replay every retained event when the snapshot does not say where it ends (see docs/web.md). */
+/** Replay every retained event (see resumePoint and docs/web.md). */
 const REPLAY_ALL = "0-0";
 /** Longest part of a reply read out by the live region. */
 const ANNOUNCE_CHARS = 300;
@@ -47,7 +47,7 @@ export function App() {
     const c = new ChatConnection({
       baseUrl: baseUrl(),
       token,
-      lastEventId: snapshot.lastEventId ?? REPLAY_ALL,
+      lastEventId: resumePoint(snapshot, REPLAY_ALL),
       checkSession: async () => {
         const r = await refreshSession(baseUrl(), token);
         return r.ok ? "alive" : r.kind === "expired" ? "expired" : "unknown";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ServerEvent, SessionSnapshot } from "../transport/protocol";
-import { activeReply, chatReducer, describeError, initialChatState, isGenerating, type ChatAction, type ChatState } from "./chat";
+import { activeReply, resumePoint, chatReducer, describeError, initialChatState, isGenerating, type ChatAction, type ChatState } from "./chat";
 
 const NOW = 1_800_000_000_000;
 const snapshot = (messages: SessionSnapshot["messages"] = []): SessionSnapshot => ({ token: "T", name: "Ada", sessionStart: "s", messages });
@@ -15,7 +15,7 @@ const ack = (clientId: string, messageId: string): ChatAction => server({ kind: 
 const start = (eventId: string, replyTo = "u1") => server({ kind: "reply_start", eventId, replyTo });
 const delta = (eventId: string, text: string, replyTo = "u1") => server({ kind: "delta", eventId, replyTo, text });
 const end = (eventId: string, msg: string, extra = {}, replyTo = "u1") =>
-  server({ kind: "reply_end", eventId, replyTo, message: bot("b-" + replyTo, replyTo, msg, extra) });
+  server({ kind: "reply_end", eventId, replyTo, message: bot("b-" + replyTo, replyTo, msg, extra), hasText: true });
 
 describe("chat store", () => {
   it("loads the history of a session", () => {
@@ -79,6 +79,12 @@ describe("chat store", () => {
     const s = run(loaded([human("u1", "Hi")]), delta("9-0", "lo"));
     expect(view(s)[1]).toBe("assistant:lo:streaming");
     expect(view(run(s, end("10-0", "Hello")))[1]).toBe("assistant:Hello:done");
+  });
+
+  it("keeps the streamed text when reply_end carries none", () => {
+    const s = run(loaded([human("u1", "Hi")]), start("2-0"), delta("3-0", "Hel"),
+      server({ kind: "reply_end", eventId: "4-0", replyTo: "u1", message: bot("reply-u1", "u1", "", { stopped: true }), hasText: false }));
+    expect(view(s)[1]).toBe("assistant:Hel:stopped");
   });
 
   it("marks a stopped reply and keeps its partial text", () => {
@@ -151,5 +157,13 @@ describe("chat store", () => {
       expect(text).not.toContain("_");
     }
     expect(describeError("busy", 10_000)).toBe("The assistant is busy with other conversations right now. Try again in 10 s.");
+  });
+
+  it("resumes after the snapshot unless a reply may be streaming already", () => {
+    const at = (messages: SessionSnapshot["messages"]) => resumePoint({ ...snapshot(messages), lastEventId: "9-0" }, "0-0");
+    expect(at([])).toBe("9-0");
+    expect(at([human("u1", "Hi"), bot("b1", "u1", "Hello")])).toBe("9-0");
+    expect(at([human("u1", "Hi"), bot("b1", "u1", "Hello"), human("u2", "More")])).toBe("0-0");
+    expect(resumePoint(snapshot([]), "0-0")).toBe("0-0");
   });
 });

@@ -74,6 +74,7 @@ export function describeError(code: ErrorCode, retryAfterMs?: number, detail = "
     case "session_expired":
       return "This chat has expired. Start a new chat to continue.";
     case "generation_failed":
+    case "model_failed":
       return "The model couldn't finish this reply. Please try sending your message again.";
     case "unavailable":
       return "The service is temporarily unavailable. Your message was not lost; please try again shortly.";
@@ -191,6 +192,7 @@ function applyReply(state: ChatState, ev: Extract<ServerEvent, { replyTo: string
     }
     case "reply_end": {
       const done = { ...fromHistory(ev.message), key: existing?.key ?? ev.message.id, replyTo: ev.replyTo };
+      if (!ev.hasText) done.text = existing?.text ?? "";
       if (messages.some((x) => x.role === "assistant" && x.id === ev.message.id)) return state;
       return { ...state, messages: existing ? replace(messages, i, done) : insertReply(messages, done) };
     }
@@ -300,6 +302,21 @@ function applyServer(state: ChatState, ev: ServerEvent, now: number): ChatState 
     case "ignored":
       return state;
   }
+}
+
+/**
+ * Where to start reading session events after loading a snapshot. Normally right after the
+ * snapshot (`snapshot.lastEventId`). But when the last user message has no reply yet, that reply
+ * may be streaming already and its beginning lies before the snapshot, outside the history: then
+ * replay every retained event (`replayAll`) so it is rebuilt from its `reply_start`; the store
+ * skips what the history already holds. Should the events have been trimmed, the server answers
+ * resync_required and the client continues from the snapshot.
+ */
+export function resumePoint(snapshot: SessionSnapshot, replayAll: string): string {
+  const answered = new Set(snapshot.messages.filter((m) => m.source === "bot").map((m) => m.replyTo));
+  const lastHuman = [...snapshot.messages].reverse().find((m) => m.source === "human");
+  if (lastHuman && !answered.has(lastHuman.id)) return replayAll;
+  return snapshot.lastEventId ?? replayAll;
 }
 
 /** The user message whose reply is being generated now, if any (for the Stop button). */

@@ -255,4 +255,24 @@ describe("ChatConnection", () => {
     h.last().drop(4000);
     expect(h.conn.status).toBe("reconnecting");
   });
+
+  it("pings a quiet socket and replaces it when nothing comes back", () => {
+    h = harness({ heartbeatMs: 15_000 });
+    h.conn.start();
+    h.last().accept();
+    expect(h.timers.map((t) => t.ms)).toEqual([15_000]);
+    h.fireTimer();
+    expect(h.last().sent).toEqual([{ type: "ping" }]);
+    h.last().push({ type: "pong" });
+    h.fireTimer();
+    expect(h.last().sent).toEqual([{ type: "ping" }, { type: "ping" }]);
+    expect(h.sockets).toHaveLength(1);
+    // No pong this time: the next tick gives up on the socket and schedules a reconnect.
+    h.fireTimer();
+    expect(h.sockets[0].closedWith).toBe(4000);
+    expect(h.conn.status).toBe("reconnecting");
+    expect(h.timers.map((t) => t.ms)).toEqual([550]);
+    h.fireTimer();
+    expect(h.sockets).toHaveLength(2);
+  });
 });

@@ -49,6 +49,12 @@ export interface ConnectionOptions {
   onStatus?: (status: ConnectionStatus, retryInMs?: number) => void;
   onInvalidFrame?: (error: string, raw: string) => void;
   backoff?: BackoffConfig;
+  /**
+   * Interval of application pings (`{"type":"ping"}`); a socket that received nothing during a
+   * whole interval after a ping is taken as dead and replaced. A browser may otherwise not notice
+   * a silently broken connection (a laptop waking up, a NAT timeout) for minutes. 0 disables.
+   */
+  heartbeatMs?: number;
   random?: () => number;
   setTimer?: (fn: () => void, ms: number) => unknown;
   clearTimer?: (handle: unknown) => void;
@@ -58,6 +64,9 @@ const OPEN = 1;
 /** Close code the gateway uses when the session expired (docs/protocol.md). */
 const CLOSE_SESSION_EXPIRED = 4001;
 const CLOSE_NORMAL = 1000;
+/** Our own close code for a socket we gave up on (heartbeat missed, or a simulated drop). */
+const CLOSE_GIVE_UP = 4000;
+const DEFAULT_HEARTBEAT_MS = 15_000;
 
 export class ChatConnection {
   private readonly opts: ConnectionOptions;
@@ -66,6 +75,8 @@ export class ChatConnection {
   private lastEventId_: string | undefined;
   private attempt = 0;
   private retryTimer: unknown = null;
+  private heartbeatTimer: unknown = null;
+  private awaitingPong = false;
   private opened = false;
   private pausedForResync = false;
   /** Messages sent but not yet acknowledged, by client id, in send order. */
@@ -129,12 +140,13 @@ export class ChatConnection {
 
   /** Cuts the socket as a network failure would; used by the end-to-end tests. */
   simulateDrop(): void {
-    this.socket?.close(4000, "simulated drop");
+    this.socket?.close(CLOSE_GIVE_UP, "simulated drop");
   }
 
   close(): void {
     this.setStatus("closed");
     this.clearRetry();
+    this.stopHeartbeat();
     this.detach(CLOSE_NORMAL);
   }
 
@@ -160,6 +172,7 @@ export class ChatConnection {
       this.opened = true;
       this.attempt = 0;
       this.setStatus("open");
+      this.startHeartbeat(ws);
       for (const [clientId, text] of this.outbox) ws.send(clientFrames.message(text, clientId));
       for (const id of this.pendingStops) ws.send(clientFrames.stop(id));
       this.pendingStops.clear();
@@ -170,6 +183,7 @@ export class ChatConnection {
         this.opts.onInvalidFrame?.("binary frame", "");
         return;
       }
+      this.awaitingPong = false;
       this.receive(ev.data);
     };
     ws.onerror = () => {
@@ -178,6 +192,7 @@ export class ChatConnection {
     ws.onclose = (ev) => {
       if (this.socket !== ws) return;
       const wasOpen = this.opened;
+      this.stopHeartbeat();
       this.socket = null;
       this.opened = false;
       if (ev.code === CLOSE_SESSION_EXPIRED) {
@@ -214,6 +229,35 @@ export class ChatConnection {
     }, delay);
   }
 
+  private startHeartbeat(ws: SocketLike): void {
+    const every = this.opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+    if (every <= 0) return;
+    this.awaitingPong = false;
+    const set = this.opts.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
+    const tick = () => {
+      this.heartbeatTimer = null;
+      if (this.socket !== ws) return;
+      if (this.awaitingPong) {
+        // Nothing arrived for a whole interval after our ping: the path is dead. Closing may not
+        // even produce a close event on a broken path, so give up on this socket ourselves.
+        this.detach(CLOSE_GIVE_UP);
+        void this.afterDrop(true);
+        return;
+      }
+      ws.send(clientFrames.ping());
+      this.awaitingPong = true;
+      this.heartbeatTimer = set(tick, every);
+    };
+    this.heartbeatTimer = set(tick, every);
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeatTimer === null) return;
+    const clear = this.opts.clearTimer ?? ((h) => clearTimeout(h as ReturnType<typeof setTimeout>));
+    clear(this.heartbeatTimer);
+    this.heartbeatTimer = null;
+  }
+
   private clearRetry(): void {
     if (this.retryTimer === null) return;
     const clear = this.opts.clearTimer ?? ((h) => clearTimeout(h as ReturnType<typeof setTimeout>));
@@ -222,6 +266,7 @@ export class ChatConnection {
   }
 
   private detach(code: number): void {
+    this.stopHeartbeat();
     const ws = this.socket;
     this.socket = null;
     this.opened = false;

@@ -25,7 +25,7 @@ describe("parseServerFrame", () => {
   it("reads a message event, nested or flat", () => {
     const nested = ok({ type: "message", id: "5-0", message: { id: "u1", source: "human", msg: "Hi", timestamp: "t", seq: 1 } });
     expect(nested).toEqual({ kind: "message", eventId: "5-0", message: { id: "u1", source: "human", msg: "Hi", timestamp: "t" } });
-    const flat = ok({ type: "message", id: "5-0", message_id: "u1", msg: "Hi", timestamp: "t", client_id: "c9" });
+    const flat = ok({ type: "message", id: "5-0", message_id: "u1", source: "human", msg: "Hi", timestamp: "t", seq: 1, client_id: "c9" });
     expect(flat).toMatchObject({ kind: "message", message: { id: "u1", source: "human", msg: "Hi", clientId: "c9" } });
   });
 
@@ -34,9 +34,14 @@ describe("parseServerFrame", () => {
     expect(ok({ type: "delta", reply_to: "u1", text: "Hel", id: "7-0" })).toEqual({ kind: "delta", eventId: "7-0", replyTo: "u1", text: "Hel" });
     expect(ok({ type: "reply_discard", reply_to: "u1", attempt: 1, id: "8-0" })).toEqual({ kind: "reply_discard", eventId: "8-0", replyTo: "u1" });
     expect(ok({ type: "reply_end", reply_to: "u1", finish: "stop", reply: botEntry, id: "9-0" })).toEqual({
-      kind: "reply_end", eventId: "9-0", replyTo: "u1",
+      kind: "reply_end", eventId: "9-0", replyTo: "u1", hasText: true,
       message: { id: "b1", source: "bot", msg: "Hello!", timestamp: botEntry.timestamp, replyTo: "u1" },
     });
+    expect(ok({ type: "reply_end", reply_to: "u1", message_id: "b2", stopped: true, id: "9-2" })).toEqual({
+      kind: "reply_end", eventId: "9-2", replyTo: "u1", hasText: false,
+      message: { id: "b2", source: "bot", msg: "", timestamp: "", replyTo: "u1", stopped: true },
+    });
+    expect(ok({ type: "reply_end", reply_to: "u1", text: "Hi", id: "9-3" })).toMatchObject({ hasText: true, message: { id: "reply-u1", msg: "Hi" } });
     const stopped = ok({ type: "reply_end", reply_to: "u1", finish: "cancelled", reply: { ...botEntry, stopped: true }, id: "9-1" });
     expect(stopped).toMatchObject({ message: { stopped: true } });
   });

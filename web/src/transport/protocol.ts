@@ -50,7 +50,14 @@ export type ServerEvent =
   | { kind: "reply_start"; eventId: string; replyTo: string }
   | { kind: "delta"; eventId: string; replyTo: string; text: string }
   | { kind: "reply_discard"; eventId: string; replyTo: string }
-  | { kind: "reply_end"; eventId: string; replyTo: string; message: HistoryMessage }
+  | {
+      kind: "reply_end";
+      eventId: string;
+      replyTo: string;
+      /** The stored bot entry; `msg` is "" and `hasText` false when the event carries no text. */
+      message: HistoryMessage;
+      hasText: boolean;
+    }
   | {
       kind: "reply_error";
       eventId: string;
@@ -85,6 +92,7 @@ export const wire = {
   clientId: "client_id",
   stop: "stop",
   stopMessageId: "message_id",
+  ping: "ping",
   // server frames
   ack: "ack",
   ackMessageId: "id",
@@ -209,7 +217,7 @@ export function parseHistoryMessage(v: unknown, where = "message."): HistoryMess
   return out;
 }
 
-/** The message of a `message`/`reply_end` event: nested under `message`, or the event itself. */
+/** The message of a `message` event: nested under `message`, or the event itself. */
 function eventMessage(o: Json, nestedKey: string, fallbackSource: "human" | "bot"): HistoryMessage {
   const nested = o[nestedKey];
   if (isObject(nested)) return parseHistoryMessage(nested, `${nestedKey}.`);
@@ -268,10 +276,22 @@ function toEvent(o: Json): ServerEvent {
     case wire.replyDiscard:
       return { kind: "reply_discard", eventId: eventId(o), replyTo: idStr(o, wire.replyTo) };
     case wire.replyEnd: {
-      const message = eventMessage(o, wire.nestedReply, "bot");
-      const replyTo = optIdStr(o, wire.replyTo) ?? message.replyTo;
-      if (replyTo === undefined) throw new FrameError(`${wire.replyTo}: expected an id`);
-      return { kind: "reply_end", eventId: eventId(o), replyTo, message: { ...message, replyTo } };
+      const replyTo = idStr(o, wire.replyTo);
+      if (isObject(o[wire.nestedReply])) {
+        const message = parseHistoryMessage(o[wire.nestedReply], `${wire.nestedReply}.`);
+        return { kind: "reply_end", eventId: eventId(o), replyTo, message: { ...message, replyTo }, hasText: true };
+      }
+      // Flat form: optional message_id, stopped and text beside reply_to.
+      const text = optStr(o, wire.deltaText);
+      const message: HistoryMessage = {
+        id: optIdStr(o, wire.flatMessageId) ?? `reply-${replyTo}`,
+        source: "bot",
+        msg: text ?? optStr(o, wire.msg) ?? "",
+        timestamp: optStr(o, wire.timestamp) ?? "",
+        replyTo,
+      };
+      if (o[wire.stopped] === true) message.stopped = true;
+      return { kind: "reply_end", eventId: eventId(o), replyTo, message, hasText: text !== undefined || typeof o[wire.msg] === "string" };
     }
     case wire.error: {
       const code = str(o, wire.errorCode);
@@ -339,6 +359,7 @@ export const clientFrames = {
     JSON.stringify({ [wire.type]: wire.message, [wire.text]: text, [wire.clientId]: clientId }),
   stop: (messageId: string) =>
     JSON.stringify({ [wire.type]: wire.stop, [wire.stopMessageId]: messageId }),
+  ping: () => JSON.stringify({ [wire.type]: wire.ping }),
 };
 
 /** The WebSocket URL for a session, resuming after `lastEventId` when given. */

@@ -11,6 +11,8 @@ const REPLY_TIMEOUT_MS = 60_000;
 const UI_TIMEOUT_MS = 15_000;
 /** Session lifetime of the expiry test's stack. */
 const SHORT_TTL_S = 3;
+/** Gateway restart plus the client's backoff (at most 15 s between attempts). */
+const EXPIRY_TIMEOUT_MS = 40_000;
 
 const missing = missingPrerequisites();
 const skip = missing ? `missing: ${missing.join("; ")}` : false;
@@ -290,12 +292,15 @@ describe("an expired session", { skip }, () => {
     const { ctx, page } = await newPage(browser);
     await page.goto(stack.url);
     await enterName(page, "Hedy");
-    await waitExpiry();
-    await send(page, "Are you there?");
+    // An open socket keeps its session alive, so take the gateway away for longer than the TTL:
+    // the client keeps retrying, and its first handshake after the restart is refused.
+    await stack.restartGateway((SHORT_TTL_S + 1.5) * 1000);
+    await page.locator('[data-testid="connection-status"][data-status="expired"]').waitFor({ timeout: EXPIRY_TIMEOUT_MS });
     const notice = page.getByTestId("notice");
     await notice.waitFor({ timeout: UI_TIMEOUT_MS });
     assert.equal(await notice.getAttribute("data-code"), "session_expired");
     assert.match(await notice.innerText(), /expired/i);
+    assert.equal(await composer(page).isDisabled(), true, "nothing can be sent to an expired session");
     await screenshot(page, "expired-desktop-light");
     await notice.getByRole("button", { name: "Start a new chat" }).click();
     await page.getByRole("heading", { name: "Hi Hedy, how can I help?" }).waitFor({ timeout: UI_TIMEOUT_MS });

@@ -33,8 +33,8 @@ export const commandLines = {
   gateway: ({ port, redisUrl, sessionTtlSeconds, staticDir }) => [binaries.gateway, "--host", "127.0.0.1",
     "--port", String(port), "--redis-url", redisUrl, "--session-ttl", String(sessionTtlSeconds),
     "--static-dir", staticDir],
-  worker: ({ redisUrl, model, name }) => [binaries.worker, "--redis-url", redisUrl, "--model", model,
-    "--consumer", name, "--metrics-port", "0", "--max-new-tokens", process.env.PARLEY_TEST_MAX_TOKENS ?? "200",
+  worker: ({ redisUrl, model, name, sessionTtlSeconds }) => [binaries.worker, "--redis-url", redisUrl, "--model", model,
+    "--consumer", name, "--session-ttl", String(sessionTtlSeconds), "--metrics-port", "0", "--max-new-tokens", process.env.PARLEY_TEST_MAX_TOKENS ?? "200",
     "--threads", "1"],
 };
 
@@ -167,7 +167,7 @@ export async function startStack({ sessionTtlSeconds = 3600, tag = "stack" } = {
     procs.push(gateway);
     await waitUntil("parley-gateway", () => httpOk(`${url}/readyz`), gateway);
 
-    const worker = new Proc(`${tag}-worker`, commandLines.worker({ redisUrl, model, name: `${tag}-worker-1` }), { cwd: dir });
+    const worker = new Proc(`${tag}-worker`, commandLines.worker({ redisUrl, model, name: `${tag}-worker-1`, sessionTtlSeconds }), { cwd: dir });
     procs.push(worker);
     // The worker has no HTTP endpoint here; it is ready once it has joined the consumer group,
     // which the first chat turn of each test waits for anyway.

@@ -1,0 +1,69 @@
+#include "engine_metrics.hpp"
+
+#include <fmt/format.h>
+
+namespace parley::worker::local {
+
+namespace {
+
+void header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
+  out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+}
+
+template <typename T>
+void scalar(std::string& out, std::string_view name, std::string_view type, std::string_view help,
+            const std::atomic<T>& value) {
+  header(out, name, type, help);
+  out += fmt::format("{} {}\n", name, value.load(std::memory_order_relaxed));
+}
+
+}  // namespace
+
+template <std::size_t N>
+void atomic_histogram<N>::write(std::string& out, std::string_view name,
+                                std::string_view help) const {
+  header(out, name, "histogram", help);
+  for (std::size_t i = 0; i < N; ++i) {
+    out += fmt::format("{}_bucket{{le=\"{}\"}} {}\n", name, bounds_[i],
+                       buckets_[i].load(std::memory_order_relaxed));
+  }
+  const auto count = count_.load(std::memory_order_relaxed);
+  out += fmt::format("{}_bucket{{le=\"+Inf\"}} {}\n", name, count);
+  out += fmt::format("{}_sum {}\n", name, sum_micros_.load(std::memory_order_relaxed) / 1e6);
+  out += fmt::format("{}_count {}\n", name, count);
+}
+
+template class atomic_histogram<6>;
+template class atomic_histogram<8>;
+template class atomic_histogram<9>;
+
+void engine_metrics::write(std::string& out) const {
+  scalar(out, "parley_llama_requests_total", "counter", "generation requests received", requests);
+  header(out, "parley_llama_finished_total", "counter", "generations finished, by reason");
+  out += fmt::format("parley_llama_finished_total{{reason=\"stop\"}} {}\n", finished_stop.load());
+  out += fmt::format("parley_llama_finished_total{{reason=\"length\"}} {}\n", finished_length.load());
+  out += fmt::format("parley_llama_finished_total{{reason=\"cancelled\"}} {}\n",
+                     finished_cancelled.load());
+  out += fmt::format("parley_llama_finished_total{{reason=\"error\"}} {}\n", failed.load());
+  scalar(out, "parley_llama_prompt_tokens_total", "counter", "prompt tokens prefilled", prompt_tokens);
+  scalar(out, "parley_llama_cache_hit_tokens_total", "counter",
+         "prompt tokens reused from a session's KV cache instead of prefilled", cached_tokens);
+  scalar(out, "parley_llama_generated_tokens_total", "counter", "tokens generated", generated_tokens);
+  scalar(out, "parley_llama_decode_calls_total", "counter", "llama_decode calls", decode_calls);
+  scalar(out, "parley_llama_evictions_total", "counter",
+         "idle sessions whose KV cache was dropped to make room", evictions);
+  scalar(out, "parley_llama_active_sequences", "gauge", "requests holding a sequence slot",
+         active_sequences);
+  scalar(out, "parley_llama_waiting_requests", "gauge", "requests waiting for a sequence slot",
+         waiting_requests);
+  scalar(out, "parley_llama_batch_sequences_max", "gauge",
+         "most sequences ever decoded in one llama_decode call", max_batch_sequences);
+  batch_sequences.write(out, "parley_llama_batch_sequences", "sequences per llama_decode call");
+  batch_tokens.write(out, "parley_llama_batch_tokens", "tokens per llama_decode call");
+  queue_wait_seconds.write(out, "parley_llama_queue_wait_seconds",
+                           "time from request to admission into a sequence slot");
+  time_to_first_token_seconds.write(out, "parley_llama_time_to_first_token_seconds",
+                                    "time from request to its first generated token");
+}
+
+}  // namespace parley::worker::local

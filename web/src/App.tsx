@@ -19,7 +19,11 @@ const REPLAY_ALL = "0-0";
 /** Longest part of a reply read out by the live region. */
 const ANNOUNCE_CHARS = 300;
 
-type Phase = { kind: "loading" } | { kind: "welcome"; info: string | null } | { kind: "chat" };
+type Phase =
+  | { kind: "loading" }
+  | { kind: "unreachable"; message: string }
+  | { kind: "welcome"; info: string | null }
+  | { kind: "chat" };
 
 const baseUrl = () => window.location.origin;
 
@@ -100,26 +104,30 @@ export function App() {
     connect(r.snapshot);
   }, [connect]);
 
-  useEffect(() => {
+  const resume = useCallback(async () => {
     const token = localTokenStore.load();
     if (!token) {
       setPhase({ kind: "welcome", info: null });
       return;
     }
-    void refreshSession(baseUrl(), token).then((r) => {
-      if (r.ok) {
-        setPhase({ kind: "chat" });
-        connect(r.snapshot);
-      } else if (r.kind === "expired") {
-        localTokenStore.clear();
-        setPhase({ kind: "welcome", info: "Your previous chat has expired. Start a new one below." });
-      } else {
-        setFormError(r.message);
-        setPhase({ kind: "welcome", info: null });
-      }
-    });
-    return () => conn.current?.close();
+    setPhase({ kind: "loading" });
+    const r = await refreshSession(baseUrl(), token);
+    if (r.ok) {
+      setPhase({ kind: "chat" });
+      connect(r.snapshot);
+    } else if (r.kind === "expired") {
+      localTokenStore.clear();
+      setPhase({ kind: "welcome", info: "Your previous chat has expired. Start a new one below." });
+    } else {
+      // Keep the token: the session may well be alive once the server is reachable again.
+      setPhase({ kind: "unreachable", message: r.message });
+    }
   }, [connect]);
+
+  useEffect(() => {
+    void resume();
+    return () => conn.current?.close();
+  }, [resume]);
 
   useEffect(() => {
     if (phase.kind === "chat") composer.current?.focus();
@@ -175,6 +183,17 @@ export function App() {
 
   if (phase.kind === "loading") {
     return <div className="loading" role="status" aria-live="polite">Loading your chat…</div>;
+  }
+  if (phase.kind === "unreachable") {
+    return (
+      <main className="welcome">
+        <div className="welcome__card" role="alert">
+          <h1 className="welcome__title">Can't load your chat</h1>
+          <p className="welcome__lead">{phase.message}</p>
+          <button type="button" className="button button--primary" autoFocus onClick={() => void resume()}>Try again</button>
+        </div>
+      </main>
+    );
   }
   if (phase.kind === "welcome") {
     return <NameForm busy={busy} error={formError} info={phase.info} onSubmit={startSession} />;

@@ -32,6 +32,9 @@ export function MessageList(props: {
 
   useLayoutEffect(() => {
     const el = scroller.current;
+    const last = props.messages[props.messages.length - 1];
+    // Sending a message always brings the end into view, wherever the reader had scrolled.
+    if (last?.role === "user" && last.status === "sending") stick.current = true;
     if (el && stick.current) el.scrollTop = el.scrollHeight;
   }, [props.messages]);
 

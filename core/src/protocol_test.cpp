@@ -1,0 +1,127 @@
+#include <parley/protocol.hpp>
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+namespace p = parley::protocol;
+using parley::api_errc;
+
+namespace {
+p::frame_error err(std::string_view text) {
+  auto r = p::parse_client_frame(text);
+  auto* e = std::get_if<p::frame_error>(&r);
+  if (!e) {
+    ADD_FAILURE() << "expected an error for " << text;
+    return {};
+  }
+  return *e;
+}
+p::client_frame frame(std::string_view text) {
+  auto r = p::parse_client_frame(text);
+  auto* f = std::get_if<p::client_frame>(&r);
+  if (!f) {
+    ADD_FAILURE() << "unexpected error for " << text << ": " << std::get<p::frame_error>(r).message;
+    return {};
+  }
+  return *f;
+}
+}  // namespace
+
+TEST(ClientFrame, PlainTextIsAMessage) {
+  for (const char* text : {"Hello Bot", "42", "\"quoted\"", "[1,2]", "{not json", "null"}) {
+    auto f = frame(text);
+    auto* m = std::get_if<p::message_frame>(&f);
+    ASSERT_TRUE(m) << text;
+    EXPECT_EQ(m->text, text);
+    EXPECT_EQ(m->client_id, "");
+  }
+}
+
+TEST(ClientFrame, Message) {
+  auto f = frame(R"({"type":"message","text":"hi","client_id":"c-1"})");
+  auto& m = std::get<p::message_frame>(f);
+  EXPECT_EQ(m.text, "hi");
+  EXPECT_EQ(m.client_id, "c-1");
+}
+
+TEST(ClientFrame, StopAndPing) {
+  auto f = frame(R"({"type":"stop","message_id":"1-0"})");
+  EXPECT_EQ(std::get<p::stop_frame>(f).message_id, "1-0");
+  EXPECT_TRUE(std::holds_alternative<p::ping_frame>(frame(R"({"type":"ping"})")));
+}
+
+TEST(ClientFrame, RejectsWrongShapesByName) {
+  auto e = err(R"({"text":"hi"})");
+  EXPECT_EQ(e.code, api_errc::bad_frame);
+  EXPECT_EQ(e.field, "type");
+  e = err(R"({"type":5})");
+  EXPECT_EQ(e.field, "type");
+  e = err(R"({"type":"message"})");
+  EXPECT_EQ(e.field, "text");
+  EXPECT_NE(e.message.find("missing"), std::string::npos);
+  e = err(R"({"type":"message","text":7})");
+  EXPECT_EQ(e.field, "text");
+  EXPECT_NE(e.message.find("string"), std::string::npos);
+  e = err(R"({"type":"message","text":"x","colour":"red"})");
+  EXPECT_EQ(e.field, "colour");
+  EXPECT_NE(e.message.find("unknown field 'colour'"), std::string::npos);
+  e = err(R"({"type":"message","text":"x","client_id":""})");
+  EXPECT_EQ(e.field, "client_id");
+  e = err(R"({"type":"message","text":"x","client_id":")" + std::string(129, 'a') + "\"}");
+  EXPECT_EQ(e.field, "client_id");
+  e = err(R"({"type":"stop"})");
+  EXPECT_EQ(e.field, "message_id");
+  e = err(R"({"type":"ping","x":1})");
+  EXPECT_EQ(e.field, "x");
+}
+
+TEST(ClientFrame, UnknownType) {
+  auto e = err(R"({"type":"dance"})");
+  EXPECT_EQ(e.code, api_errc::unknown_type);
+  EXPECT_EQ(e.field, "type");
+}
+
+TEST(ServerFrame, AckAndError) {
+  auto ack = boost::json::parse(p::ack_frame("1-0", 3, false, "c")).as_object();
+  EXPECT_EQ(ack["type"], "ack");
+  EXPECT_EQ(ack["id"], "1-0");
+  EXPECT_EQ(ack["seq"], 3);
+  EXPECT_EQ(ack["duplicate"], false);
+  EXPECT_EQ(ack["client_id"], "c");
+  auto e = boost::json::parse(p::error_frame(api_errc::rate_limited, "slow", "", 250)).as_object();
+  EXPECT_EQ(e["code"], "rate_limited");
+  EXPECT_EQ(e["retry_after_ms"], 250);
+  EXPECT_FALSE(e.contains("field"));
+  auto e2 = boost::json::parse(p::error_frame(api_errc::busy)).as_object();
+  EXPECT_EQ(e2["code"], "busy");
+  EXPECT_TRUE(e2["message"].is_string());
+}
+
+TEST(StreamId, ParsesAndOrders) {
+  auto a = p::stream_id::parse("1700000000000-0");
+  auto b = p::stream_id::parse("1700000000000-12");
+  auto c = p::stream_id::parse("1700000000001-0");
+  ASSERT_TRUE(a && b && c);
+  EXPECT_LT(*a, *b);
+  EXPECT_LT(*b, *c);
+  EXPECT_EQ(b->str(), "1700000000000-12");
+  for (const char* bad : {"", "1", "-1", "1-", "a-1", "1-1-1", "1-x"}) EXPECT_FALSE(p::stream_id::parse(bad)) << bad;
+}
+
+TEST(Events, InjectsAndReadsIds) {
+  auto e = p::event_with_id(R"({"type":"delta","text":"hi"})", "5-1");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(p::event_id(*e), (p::stream_id{5, 1}));
+  EXPECT_FALSE(p::event_with_id("nope", "5-1"));
+  EXPECT_FALSE(p::event_id(R"({"type":"delta"})"));
+}
+
+TEST(Events, MessageEventsGetTheirMessageId) {
+  auto e = p::event_with_id(R"({"type":"message","msg":"hi"})", "7-0");
+  ASSERT_TRUE(e);
+  auto o = boost::json::parse(*e).as_object();
+  EXPECT_EQ(o["id"], "7-0");
+  EXPECT_EQ(o["message_id"], "7-0");
+  auto d = boost::json::parse(*p::event_with_id(R"({"type":"delta"})", "8-0")).as_object();
+  EXPECT_FALSE(d.contains("message_id"));
+}

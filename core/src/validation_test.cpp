@@ -1,0 +1,56 @@
+#include <parley/validation.hpp>
+
+#include <gtest/gtest.h>
+
+using parley::validation_errc;
+
+TEST(Utf8, CountsCodePoints) {
+  EXPECT_EQ(parley::utf8_length("abc"), 3u);
+  EXPECT_EQ(parley::utf8_length("h\xC3\xA9llo"), 5u);
+  EXPECT_EQ(parley::utf8_length("\xF0\x9F\x98\x80"), 1u);
+}
+
+TEST(Utf8, RejectsMalformed) {
+  EXPECT_FALSE(parley::utf8_length("\xC3"));               // truncated
+  EXPECT_FALSE(parley::utf8_length("\xC0\xAF"));           // overlong
+  EXPECT_FALSE(parley::utf8_length("\xED\xA0\x80"));       // surrogate
+  EXPECT_FALSE(parley::utf8_length("\xF4\x90\x80\x80"));   // above U+10FFFF
+  EXPECT_FALSE(parley::utf8_length("\xFF"));
+}
+
+TEST(Name, TrimsAndAccepts) {
+  auto r = parley::validate_name("  Ada Lovelace \t");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(*r, "Ada Lovelace");
+  EXPECT_TRUE(parley::validate_name(std::string(64, 'x')));
+  EXPECT_TRUE(parley::validate_name("Zo\xC3\xAB"));
+}
+
+TEST(Name, RejectsBadNames) {
+  EXPECT_EQ(parley::validate_name("").error(), validation_errc::empty);
+  EXPECT_EQ(parley::validate_name("   \t").error(), validation_errc::empty);
+  EXPECT_EQ(parley::validate_name(std::string(65, 'x')).error(), validation_errc::too_long);
+  EXPECT_EQ(parley::validate_name("a\x01" "b").error(), validation_errc::control_chars);
+  EXPECT_EQ(parley::validate_name("a\nb").error(), validation_errc::control_chars);
+  EXPECT_EQ(parley::validate_name("a\xC2\x85" "b").error(), validation_errc::control_chars);  // NEL
+  EXPECT_EQ(parley::validate_name("a\xFF").error(), validation_errc::invalid_utf8);
+}
+
+TEST(Name, LengthCountsCharactersNotBytes) {
+  std::string name;
+  for (int i = 0; i < 64; ++i) name += "\xC3\xA9";
+  EXPECT_TRUE(parley::validate_name(name));
+  name += "\xC3\xA9";
+  EXPECT_EQ(parley::validate_name(name).error(), validation_errc::too_long);
+}
+
+TEST(MessageText, Validates) {
+  EXPECT_FALSE(parley::validate_message_text("Hello Bot", 10));
+  EXPECT_FALSE(parley::validate_message_text("line1\nline2\tx", 100));
+  EXPECT_EQ(parley::validate_message_text("", 10), validation_errc::empty);
+  EXPECT_EQ(parley::validate_message_text(" \n ", 10), validation_errc::empty);
+  EXPECT_EQ(parley::validate_message_text("12345678901", 10), validation_errc::too_long);
+  EXPECT_FALSE(parley::validate_message_text("1234567890", 10));
+  EXPECT_EQ(parley::validate_message_text("a\x07", 10), validation_errc::control_chars);
+  EXPECT_EQ(parley::validate_message_text("a\xC3", 10), validation_errc::invalid_utf8);
+}

@@ -1,0 +1,30 @@
+#pragma once
+// What every connection of one gateway process shares. Built once by `server`, read-only
+// afterwards except for the thread-safe members (redis client, hub, limiter, monitor).
+#include <parley/gateway/config.hpp>
+#include <parley/gateway/connection_limiter.hpp>
+#include <parley/gateway/event_hub.hpp>
+#include <parley/gateway/origin_policy.hpp>
+#include <parley/gateway/queue_monitor.hpp>
+#include <parley/gateway/session_store.hpp>
+#include <parley/gateway/static_files.hpp>
+#include <parley/redis/client.hpp>
+
+#include <atomic>
+#include <memory>
+
+namespace parley::gateway {
+
+struct context {
+  const gateway_config& cfg;
+  redis::client& redis;
+  session_store& store;
+  event_hub& hub;
+  queue_monitor& queue;
+  const origin_policy& origins;
+  const static_files& files;
+  std::shared_ptr<connection_limiter> limiter;
+  std::atomic<bool> shutting_down{false};
+};
+
+}  // namespace parley::gateway

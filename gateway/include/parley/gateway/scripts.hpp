@@ -1,0 +1,85 @@
+#pragma once
+// The gateway's Lua scripts (docs/design.md, "Accepting a user message"). Each touches only keys
+// of one session, all passed in KEYS, so they run unchanged on Redis Cluster.
+// KEYS for all three: session, history, dedupe, events, rate (see session_keys()).
+#include <parley/keys.hpp>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace parley::gateway::scripts {
+
+inline std::vector<std::string> session_keys(std::string_view token) {
+  return {keys::session(token), keys::history(token), keys::dedupe(token), keys::events(token),
+          keys::rate(token)};
+}
+
+// ARGV: now_ms, ttl_s, burst, refill_per_s, client_id ("" = none), text, timestamp, event_maxlen,
+// notify_channel. Returns {"expired"} | {"duplicate", id, unanswered (0/1), next_seq} |
+// {"rate_limited", retry_after_ms} | {"accepted", id, seq}. The message id is the stream id of its
+// `message` event. `unanswered` lets the gateway queue a request again on a resend, so a message
+// stored just before an outage is never stranded.
+inline constexpr std::string_view accept = R"lua(
+local now = tonumber(ARGV[1])
+local ttl = ARGV[2]
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'expired'} end
+local function touch()
+  for i = 1, 5 do redis.call('EXPIRE', KEYS[i], ttl) end
+end
+local client_id = ARGV[5]
+if client_id ~= '' then
+  local known = redis.call('HGET', KEYS[3], client_id)
+  if known then
+    touch()
+    local seqs = redis.call('HMGET', KEYS[1], 'next_seq', 'done_seq')
+    local next_seq = tonumber(seqs[1]) or 0
+    local unanswered = 0
+    if next_seq > (tonumber(seqs[2]) or 0) then unanswered = 1 end
+    return {'duplicate', known, unanswered, next_seq}
+  end
+end
+local burst = tonumber(ARGV[3])
+local refill = tonumber(ARGV[4])
+local bucket = redis.call('HMGET', KEYS[5], 'tokens', 'ts_ms')
+local tokens = tonumber(bucket[1]) or burst
+local last = tonumber(bucket[2]) or now
+if now > last then
+  tokens = math.min(burst, tokens + (now - last) * refill / 1000)
+  last = now
+end
+if tokens < 1 then
+  redis.call('HSET', KEYS[5], 'tokens', tostring(tokens), 'ts_ms', tostring(last))
+  touch()
+  return {'rate_limited', tostring(math.ceil((1 - tokens) * 1000 / refill))}
+end
+redis.call('HSET', KEYS[5], 'tokens', tostring(tokens - 1), 'ts_ms', tostring(last))
+local seq = redis.call('HINCRBY', KEYS[1], 'next_seq', 1)
+local event = {type = 'message', source = 'human', msg = ARGV[6], timestamp = ARGV[7], seq = seq}
+if client_id ~= '' then event.client_id = client_id end
+local id = redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[8], '*', 'e', cjson.encode(event))
+redis.call('RPUSH', KEYS[2], cjson.encode({id = id, source = 'human', msg = ARGV[6], timestamp = ARGV[7], seq = seq}))
+if client_id ~= '' then redis.call('HSET', KEYS[3], client_id, id) end
+event.id = id
+event.message_id = id
+redis.call('PUBLISH', ARGV[9], cjson.encode(event))
+touch()
+return {'accepted', id, seq}
+)lua";
+
+// ARGV: ttl_s, with_history ("1"/"0"). Slides the expiry. Returns nil for no session, else
+// {name, session_start, last_event_id ("0-0" when none), history entries (when asked)}; the
+// history and the id are one atomic snapshot, so resuming from that id misses nothing.
+inline constexpr std::string_view load = R"lua(
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+for i = 1, 5 do redis.call('EXPIRE', KEYS[i], ARGV[1]) end
+local s = redis.call('HMGET', KEYS[1], 'name', 'session_start')
+local newest = redis.call('XREVRANGE', KEYS[4], '+', '-', 'COUNT', 1)
+local last_id = '0-0'
+if #newest > 0 then last_id = newest[1][1] end
+local history = {}
+if ARGV[2] == '1' then history = redis.call('LRANGE', KEYS[2], 0, -1) end
+return {s[1] or '', s[2] or '', last_id, history}
+)lua";
+
+}  // namespace parley::gateway::scripts

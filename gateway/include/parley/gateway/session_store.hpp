@@ -1,0 +1,67 @@
+#pragma once
+// Every Redis operation of the gateway, as coroutines. Storage errors come back as
+// gateway::errc (session_not_found, unavailable, bad_reply); Redis transport errors are never
+// retried here, the client answers at once with `unavailable` and the caller tells its client.
+// Thread-safety: stateless apart from the shared redis::client, which is thread-safe.
+#include <parley/gateway/config.hpp>
+#include <parley/redis/client.hpp>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/system/result.hpp>
+
+#include <string>
+#include <vector>
+
+namespace parley::gateway {
+
+namespace net = boost::asio;
+template <class T>
+using result = boost::system::result<T>;
+
+struct session_snapshot {
+  std::string token;
+  std::string name;
+  std::string session_start;
+  std::string last_event_id;          // newest event id at the snapshot ("0-0": none yet)
+  std::vector<std::string> history;   // JSON entries, oldest first (only when asked)
+};
+
+struct accept_outcome {
+  enum class kind { accepted, duplicate, rate_limited } type = kind::accepted;
+  std::string id;                 // message id (accepted, duplicate)
+  long long seq = 0;              // accepted; duplicate: the session's newest seq
+  bool unanswered = false;        // duplicate: the session still has turns to answer
+  long long retry_after_ms = 0;   // rate_limited
+};
+
+struct event_page {
+  bool resync = false;  // events after `after` were trimmed (or `after` is unknown)
+  std::vector<std::pair<std::string, std::string>> events;  // id, event JSON with its id
+  std::string last_generated_id;  // the stream's newest id ("0-0": no stream)
+  bool more = false;              // a full page: ask again from the last id
+};
+
+class session_store {
+ public:
+  session_store(redis::client& redis, const gateway_config& cfg) : redis_(redis), cfg_(cfg) {}
+
+  net::awaitable<result<session_snapshot>> create(std::string name);
+  // Slides the expiry; session_not_found when the session is gone.
+  net::awaitable<result<session_snapshot>> load(std::string token, bool with_history);
+  // Runs the accept script; session_not_found when the session expired.
+  net::awaitable<result<accept_outcome>> accept(std::string token, std::string text, std::string client_id);
+  // Appends work for the workers (only for newly accepted messages).
+  net::awaitable<boost::system::error_code> enqueue_request(std::string token, long long seq, std::string id);
+  // Records the stop request and tells every worker.
+  net::awaitable<boost::system::error_code> stop(std::string token, std::string message_id);
+  // Events with ids after `after`, at most `count`.
+  net::awaitable<result<event_page>> events_after(std::string token, std::string after, std::size_t count);
+  // Request-queue depth: lag + pending of the workers' group, or the stream length without one.
+  net::awaitable<result<long long>> queue_depth();
+
+ private:
+  redis::client& redis_;
+  const gateway_config& cfg_;
+};
+
+}  // namespace parley::gateway

@@ -1,0 +1,86 @@
+#pragma once
+// One WebSocket connection on /chat. All its state lives on the connection's strand (the
+// executor of its socket): a reader coroutine handles client frames one at a time, and ONE writer
+// coroutine drains a bounded queue of outgoing frames. Session events arrive from the hub (any
+// thread) and are posted onto the strand; they are forwarded in stream-id order, never twice,
+// and held back while a backlog is being replayed or a message is being acknowledged, so the
+// client always sees `ack` before anything that follows from its message.
+#include <parley/gateway/connection_limiter.hpp>
+#include <parley/gateway/context.hpp>
+#include <parley/gateway/event_hub.hpp>
+#include <parley/gateway/session_store.hpp>
+#include <parley/protocol.hpp>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/websocket/stream.hpp>
+
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace parley::gateway {
+
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace http = beast::http;
+
+// Close codes the gateway sends (docs/protocol.md).
+namespace close_code {
+inline constexpr std::uint16_t going_away = 1001;       // shutdown
+inline constexpr std::uint16_t policy = 1008;           // send queue overflow (slow reader)
+inline constexpr std::uint16_t session_expired = 4001;  // the session expired while connected
+}  // namespace close_code
+
+class ws_session : public event_sink, public std::enable_shared_from_this<ws_session> {
+ public:
+  ws_session(beast::tcp_stream stream, context& ctx, session_snapshot session,
+             std::optional<protocol::stream_id> last_event_id, connection_limiter::lease lease);
+  ~ws_session() override;
+
+  // Completes the upgrade and serves the connection until it closes. Spawn on the socket's executor.
+  static net::awaitable<void> run(std::shared_ptr<ws_session> self, http::request<http::string_body> req);
+
+  net::any_io_executor executor() { return ws_.get_executor(); }
+
+  void on_event(protocol::stream_id id, std::shared_ptr<const std::string> json) override;
+  void on_resubscribed() override;
+  void go_away() override;
+
+ private:
+  using frame_ptr = std::shared_ptr<const std::string>;
+  net::awaitable<void> reader();
+  net::awaitable<void> writer(std::shared_ptr<ws_session> self);
+  net::awaitable<void> sync(std::shared_ptr<ws_session> self);
+  net::awaitable<void> handle_text(std::string text);
+  net::awaitable<void> handle_message(protocol::message_frame m);
+  void enqueue(frame_ptr frame);
+  void enqueue(std::string frame) { enqueue(std::make_shared<const std::string>(std::move(frame))); }
+  void deliver(protocol::stream_id id, const frame_ptr& json);
+  void flush_held();
+  void close_with(std::uint16_t code, std::string reason);
+
+  websocket::stream<beast::tcp_stream> ws_;
+  context& ctx_;
+  session_snapshot session_;
+  connection_limiter::lease lease_;
+  protocol::stream_id last_sent_;
+  bool resume_requested_;
+
+  std::deque<frame_ptr> queue_;
+  std::size_t queued_bytes_ = 0;
+  net::steady_timer wake_;
+  bool done_ = false;  // reader finished or connection condemned: writer exits
+  std::optional<websocket::close_reason> pending_close_;
+
+  int syncing_ = 0;           // a backlog replay is running
+  bool sync_again_ = false;   // pub/sub reconnected during a replay
+  bool accepting_ = false;    // a message is between validation and its ack
+  std::vector<std::pair<protocol::stream_id, frame_ptr>> held_;
+};
+
+}  // namespace parley::gateway

@@ -1,0 +1,94 @@
+#include <parley/cli.hpp>
+#include <parley/gateway/config.hpp>
+#include <parley/logging.hpp>
+#include <parley/redis/client.hpp>
+
+namespace parley::gateway {
+
+void register_options(CLI::App& app, gateway_config& c) {
+  app.add_option("--host", c.host, "Address to listen on")->envname("HOST")->capture_default_str();
+  app.add_option("--port", c.port, "TCP port")->envname("PORT")->capture_default_str();
+  app.add_option("--threads", c.threads, "I/O threads (0: one per core)")->envname("THREADS")->capture_default_str();
+  app.add_option("--redis-url", c.redis_url, "redis://[user[:password]@]host[:port][/db]")
+      ->envname("REDIS_URL")
+      ->capture_default_str();
+  add_duration_option(app, "--session-ttl", c.session_ttl, "Idle time after which a session expires",
+                      "SESSION_TTL");
+  app.add_option("--event-retention", c.event_retention, "Events kept per session for resume")
+      ->envname("EVENT_RETENTION")
+      ->capture_default_str();
+  app.add_option("--allowed-origins", c.allowed_origins,
+                 "Cross-site Origins allowed (comma-separated; * for any)")
+      ->envname("ALLOWED_ORIGINS")
+      ->delimiter(',');
+  app.add_option("--allow-localhost-origins", c.allow_localhost_origins,
+                 "Allow http(s)://localhost, 127.0.0.1 and [::1] Origins on any port")
+      ->envname("ALLOW_LOCALHOST_ORIGINS")
+      ->capture_default_str();
+  app.add_option("--static-dir", c.static_dir, "Folder served at / (the built web client)")
+      ->envname("STATIC_DIR")
+      ->capture_default_str();
+  app.add_option("--max-message-chars", c.max_message_chars, "Longest chat message, in characters")
+      ->envname("MAX_MESSAGE_CHARS")
+      ->capture_default_str();
+  app.add_option("--max-frame-bytes", c.max_frame_bytes, "Largest WebSocket message (bigger: close 1009)")
+      ->envname("MAX_FRAME_BYTES")
+      ->capture_default_str();
+  app.add_option("--max-body-bytes", c.max_body_bytes, "Largest HTTP request body (bigger: 413)")
+      ->envname("MAX_BODY_BYTES")
+      ->capture_default_str();
+  app.add_option("--max-header-bytes", c.max_header_bytes, "Largest HTTP request head (bigger: 431)")
+      ->envname("MAX_HEADER_BYTES")
+      ->capture_default_str();
+  app.add_option("--max-send-queue-bytes", c.max_send_queue_bytes,
+                 "Unsent bytes queued for one WebSocket before it is closed as too slow")
+      ->envname("MAX_SEND_QUEUE_BYTES")
+      ->capture_default_str();
+  app.add_option("--max-connections-per-ip", c.max_connections_per_ip, "Open connections allowed per client address")
+      ->envname("MAX_CONNECTIONS_PER_IP")
+      ->capture_default_str();
+  app.add_option("--rate-burst", c.rate_burst, "Messages a session may send at once (token bucket size)")
+      ->envname("RATE_BURST")
+      ->capture_default_str();
+  app.add_option("--rate-per-second", c.rate_per_second, "Sustained messages per second per session")
+      ->envname("RATE_PER_SECOND")
+      ->capture_default_str();
+  app.add_option("--max-queue", c.max_queue, "Request-queue depth at which messages are refused with busy")
+      ->envname("MAX_QUEUE")
+      ->capture_default_str();
+  add_duration_option(app, "--http-timeout", c.http_timeout, "Time to read one HTTP request; keep-alive idle",
+                      "HTTP_TIMEOUT");
+  add_duration_option(app, "--ws-handshake-timeout", c.ws_handshake_timeout, "WebSocket handshake time limit",
+                      "WS_HANDSHAKE_TIMEOUT");
+  add_duration_option(app, "--ws-idle-timeout", c.ws_idle_timeout,
+                      "Silent WebSocket is pinged at half of this and closed at all of it", "WS_IDLE_TIMEOUT");
+  add_duration_option(app, "--queue-sample-interval", c.queue_sample_interval,
+                      "How often the request-queue depth is sampled", "QUEUE_SAMPLE_INTERVAL");
+  add_duration_option(app, "--busy-retry-after", c.busy_retry_after, "retry_after_ms sent with busy",
+                      "BUSY_RETRY_AFTER");
+  add_duration_option(app, "--shutdown-grace", c.shutdown_grace, "Time given to close connections on SIGTERM",
+                      "SHUTDOWN_GRACE");
+  app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error, critical, off")
+      ->envname("LOG_LEVEL")
+      ->capture_default_str();
+}
+
+std::string validate(const gateway_config& c) {
+  if (c.port == 0) return "--port must be 1..65535";
+  if (!redis::parse_url(c.redis_url)) return "--redis-url '" + c.redis_url + "' is not a redis:// URL";
+  if (c.session_ttl < seconds(1)) return "--session-ttl must be at least 1s";
+  if (c.event_retention < 10) return "--event-retention must be at least 10";
+  if (c.max_message_chars == 0) return "--max-message-chars must be positive";
+  if (c.max_frame_bytes < 1024) return "--max-frame-bytes must be at least 1024";
+  if (c.max_body_bytes == 0 || c.max_header_bytes < 512) return "--max-body-bytes/--max-header-bytes too small";
+  if (c.max_send_queue_bytes < c.max_frame_bytes) return "--max-send-queue-bytes must be at least --max-frame-bytes";
+  if (c.max_connections_per_ip == 0) return "--max-connections-per-ip must be positive";
+  if (!(c.rate_burst >= 1)) return "--rate-burst must be at least 1";
+  if (!(c.rate_per_second > 0)) return "--rate-per-second must be positive";
+  if (c.ws_idle_timeout < milliseconds(200)) return "--ws-idle-timeout must be at least 200ms";
+  if (c.queue_sample_interval < milliseconds(10)) return "--queue-sample-interval must be at least 10ms";
+  if (!is_log_level(c.log_level)) return "--log-level '" + c.log_level + "' is not a level";
+  return {};
+}
+
+}  // namespace parley::gateway

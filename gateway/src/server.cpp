@@ -1,0 +1,96 @@
+#include <parley/gateway/context.hpp>
+#include <parley/gateway/listener.hpp>
+#include <parley/gateway/server.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include <thread>
+#include <vector>
+
+namespace parley::gateway {
+
+namespace {
+// How often shutdown checks whether every WebSocket has gone.
+constexpr std::chrono::milliseconds drain_poll{50};
+}  // namespace
+
+int run_server(const gateway_config& cfg) {
+  auto redis_cfg = redis::parse_url(cfg.redis_url);
+  if (!redis_cfg) {
+    spdlog::critical("--redis-url '{}' is not a redis:// URL", cfg.redis_url);
+    return 1;
+  }
+  redis_cfg->client_name = "parley-gateway";
+  const unsigned threads = cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
+  net::io_context ioc(static_cast<int>(threads));
+
+  redis::client redis(net::make_strand(ioc), *redis_cfg);
+  redis::subscriber subscriber(net::make_strand(ioc), *redis_cfg);
+  session_store store(redis, cfg);
+  event_hub hub(subscriber);
+  hub.attach();
+  queue_monitor queue(net::make_strand(ioc), store, cfg);
+  origin_policy origins(cfg.allowed_origins, cfg.allow_localhost_origins);
+  static_files files(cfg.static_dir);
+  context ctx{cfg, redis, store, hub, queue, origins, files,
+              std::make_shared<connection_limiter>(cfg.max_connections_per_ip)};
+
+  listener lst(ioc, ctx);
+  boost::system::error_code ec;
+  auto address = net::ip::make_address(cfg.host, ec);
+  if (ec) {
+    spdlog::critical("--host '{}' is not an IP address", cfg.host);
+    return 1;
+  }
+  if (auto bec = lst.open({address, cfg.port})) {
+    spdlog::critical("cannot listen on {}:{}: {}", cfg.host, cfg.port, bec.message());
+    return 1;
+  }
+  redis.start();
+  subscriber.start();
+  queue.start();
+  lst.start();
+  spdlog::info("listening on http://{}:{} ({} threads, redis {}:{}, static files {})", cfg.host,
+               lst.local_endpoint().port(), threads, redis_cfg->host, redis_cfg->port,
+               files.available() ? cfg.static_dir : cfg.static_dir + " (missing)");
+
+  net::signal_set signals(ioc, SIGINT, SIGTERM);
+  net::co_spawn(
+      net::make_strand(ioc),
+      [&]() -> net::awaitable<void> {
+        auto [sec, sig] = co_await signals.async_wait(net::as_tuple(net::use_awaitable));
+        if (sec) co_return;
+        spdlog::info("signal {}: closing {} websocket(s) and shutting down", sig, hub.size());
+        ctx.shutting_down = true;
+        lst.stop();
+        queue.stop();
+        hub.for_each([](event_sink& s) { s.go_away(); });
+        net::steady_timer t(co_await net::this_coro::executor);
+        const auto deadline = std::chrono::steady_clock::now() + cfg.shutdown_grace;
+        while (hub.size() > 0 && std::chrono::steady_clock::now() < deadline) {
+          t.expires_after(drain_poll);
+          co_await t.async_wait(net::as_tuple(net::use_awaitable));
+        }
+        subscriber.stop();
+        redis.stop();
+        ioc.stop();
+      },
+      net::detached);
+
+  std::vector<std::thread> pool;
+  for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&ioc] { ioc.run(); });
+  ioc.run();
+  for (auto& t : pool) t.join();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace parley::gateway

@@ -1,0 +1,191 @@
+#include <parley/gateway/errors.hpp>
+#include <parley/gateway/scripts.hpp>
+#include <parley/gateway/session_store.hpp>
+#include <parley/keys.hpp>
+#include <parley/protocol.hpp>
+#include <parley/time.hpp>
+#include <parley/token.hpp>
+
+#include <chrono>
+
+namespace parley::gateway {
+
+namespace {
+
+const redis::script& accept_script() {
+  static const redis::script s{std::string(scripts::accept)};
+  return s;
+}
+const redis::script& load_script() {
+  static const redis::script s{std::string(scripts::load)};
+  return s;
+}
+
+std::string str_of(const redis::value& v) {
+  auto s = v.as_string();
+  return s ? std::string(*s) : std::string();
+}
+
+// Value of `name` in a flat key/value array reply (XINFO), or nullptr.
+const redis::value* field(const redis::value& flat, std::string_view name) {
+  for (std::size_t i = 0; i + 1 < flat.elements.size(); i += 2)
+    if (flat.elements[i].as_string() == name) return &flat.elements[i + 1];
+  return nullptr;
+}
+
+long long now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+net::awaitable<result<session_snapshot>> session_store::create(std::string name) {
+  session_snapshot s{new_token(), std::move(name), now_iso8601(), "0-0", {}};
+  const auto key = keys::session(s.token);
+  std::vector<redis::command> cmds{
+      {"HSET", key, std::string(keys::field::name), s.name, std::string(keys::field::session_start),
+       s.session_start, std::string(keys::field::next_seq), "0", std::string(keys::field::done_seq), "0"},
+      {"EXPIRE", key, std::to_string(cfg_.session_ttl.count())},
+  };
+  auto r = co_await redis_.exec_pipeline(std::move(cmds));
+  if (!r) co_return from_redis(r.error());
+  for (const auto& v : *r)
+    if (v.is_error()) co_return errc::bad_reply;
+  co_return s;
+}
+
+net::awaitable<result<session_snapshot>> session_store::load(std::string token, bool with_history) {
+  std::vector<std::string> args{std::to_string(cfg_.session_ttl.count()), with_history ? "1" : "0"};
+  auto r = co_await load_script().run(redis_, scripts::session_keys(token), args);
+  if (!r) co_return from_redis(r.error());
+  if (r->is_nil()) co_return errc::session_not_found;
+  if (!r->is_array() || r->elements.size() != 4) co_return errc::bad_reply;
+  session_snapshot s;
+  s.token = std::move(token);
+  s.name = str_of(r->elements[0]);
+  s.session_start = str_of(r->elements[1]);
+  s.last_event_id = str_of(r->elements[2]);
+  for (const auto& e : r->elements[3].elements) s.history.push_back(str_of(e));
+  co_return s;
+}
+
+net::awaitable<result<accept_outcome>> session_store::accept(std::string token, std::string text,
+                                                             std::string client_id) {
+  std::vector<std::string> args{std::to_string(now_ms()), std::to_string(cfg_.session_ttl.count()),
+                                std::to_string(cfg_.rate_burst), std::to_string(cfg_.rate_per_second),
+                                std::move(client_id), std::move(text), now_iso8601(),
+                                std::to_string(cfg_.event_retention), keys::notify_channel(token)};
+  auto r = co_await accept_script().run(redis_, scripts::session_keys(token), args);
+  if (!r) co_return from_redis(r.error());
+  if (!r->is_array() || r->elements.empty()) co_return errc::bad_reply;
+  const auto& el = r->elements;
+  const auto what = str_of(el[0]);
+  accept_outcome out;
+  if (what == "expired") co_return errc::session_not_found;
+  if (what == "duplicate" && el.size() == 4) {
+    out.type = accept_outcome::kind::duplicate;
+    out.id = str_of(el[1]);
+    out.unanswered = el[2].as_integer().value_or(0) != 0;
+    out.seq = el[3].as_integer().value_or(0);
+    co_return out;
+  }
+  if (what == "rate_limited" && el.size() == 2) {
+    out.type = accept_outcome::kind::rate_limited;
+    out.retry_after_ms = el[1].as_integer().value_or(1000);
+    co_return out;
+  }
+  if (what == "accepted" && el.size() == 3) {
+    out.id = str_of(el[1]);
+    out.seq = el[2].as_integer().value_or(0);
+    co_return out;
+  }
+  co_return errc::bad_reply;
+}
+
+net::awaitable<boost::system::error_code> session_store::enqueue_request(std::string token, long long seq,
+                                                                         std::string id) {
+  redis::command cmd{"XADD", std::string(keys::requests_stream), "*", "token", std::move(token), "seq",
+                     std::to_string(seq), "id", std::move(id)};
+  auto r = co_await redis_.exec(std::move(cmd));
+  if (!r) co_return from_redis(r.error());
+  if (r->is_error()) co_return errc::bad_reply;
+  co_return boost::system::error_code{};
+}
+
+net::awaitable<boost::system::error_code> session_store::stop(std::string token, std::string message_id) {
+  std::vector<redis::command> cmds{
+      {"SET", keys::stop(token), message_id, "EX", std::to_string(cfg_.session_ttl.count())},
+      {"PUBLISH", std::string(keys::stop_channel), token + " " + message_id},
+  };
+  auto r = co_await redis_.exec_pipeline(std::move(cmds));
+  if (!r) co_return from_redis(r.error());
+  for (const auto& v : *r)
+    if (v.is_error()) co_return errc::bad_reply;
+  co_return boost::system::error_code{};
+}
+
+net::awaitable<result<event_page>> session_store::events_after(std::string token, std::string after,
+                                                               std::size_t count) {
+  const auto key = keys::events(token);
+  std::vector<redis::command> cmds{
+      {"XINFO", "STREAM", key},
+      {"XRANGE", key, "(" + after, "+", "COUNT", std::to_string(count)},
+  };
+  auto r = co_await redis_.exec_pipeline(std::move(cmds));
+  if (!r) co_return from_redis(r.error());
+  event_page page;
+  const auto& info = (*r)[0];
+  const auto& range = (*r)[1];
+  if (info.is_error()) {
+    // No stream: nothing happened in this session yet (or it was never created here).
+    page.last_generated_id = "0-0";
+    page.resync = after != "0-0";
+    co_return page;
+  }
+  const auto from = protocol::stream_id::parse(after);
+  const auto* last = field(info, "last-generated-id");
+  const auto* deleted = field(info, "max-deleted-entry-id");
+  if (!from || !last) co_return errc::bad_reply;
+  page.last_generated_id = str_of(*last);
+  const auto last_id = protocol::stream_id::parse(page.last_generated_id);
+  const auto deleted_id = deleted ? protocol::stream_id::parse(str_of(*deleted)) : std::nullopt;
+  if ((deleted_id && *deleted_id > *from) || (last_id && *from > *last_id)) {
+    page.resync = true;
+    co_return page;
+  }
+  if (!range.is_array()) co_return errc::bad_reply;
+  for (const auto& entry : range.elements) {
+    if (entry.elements.size() != 2) continue;
+    const auto id = str_of(entry.elements[0]);
+    const auto* e = field(entry.elements[1], "e");
+    if (!e) continue;
+    if (auto json = protocol::event_with_id(str_of(*e), id)) page.events.emplace_back(id, std::move(*json));
+  }
+  page.more = range.elements.size() >= count;
+  co_return page;
+}
+
+net::awaitable<result<long long>> session_store::queue_depth() {
+  const std::string stream(keys::requests_stream);
+  std::vector<redis::command> cmds{{"XINFO", "GROUPS", stream}, {"XLEN", stream}};
+  auto r = co_await redis_.exec_pipeline(std::move(cmds));
+  if (!r) co_return from_redis(r.error());
+  const auto length = (*r)[1].as_integer().value_or(0);
+  const auto& groups = (*r)[0];
+  if (groups.is_array()) {
+    for (const auto& g : groups.elements) {
+      const auto* name = field(g, "name");
+      if (!name || name->as_string() != keys::workers_group) continue;
+      const auto* pending = field(g, "pending");
+      const auto* lag = field(g, "lag");
+      const auto p = pending ? pending->as_integer().value_or(0) : 0;
+      // lag is nil when Redis cannot tell (entries deleted); the whole stream is the bound then.
+      const auto l = lag && !lag->is_nil() ? lag->as_integer().value_or(length) : length;
+      co_return p + l;
+    }
+  }
+  co_return length;
+}
+
+}  // namespace parley::gateway

@@ -1,0 +1,305 @@
+#include <parley/gateway/errors.hpp>
+#include <parley/gateway/ws_session.hpp>
+#include <parley/validation.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace parley::gateway {
+
+namespace {
+constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
+// Events fetched per XRANGE while replaying a backlog.
+constexpr std::size_t replay_page = 256;
+// A read buffer that grew past this for one big frame is shrunk back, so idle sockets stay small.
+constexpr std::size_t idle_read_buffer = 4096;
+}  // namespace
+
+ws_session::ws_session(beast::tcp_stream stream, context& ctx, session_snapshot session,
+                       std::optional<protocol::stream_id> last_event_id, connection_limiter::lease lease)
+    : ws_(std::move(stream)),
+      ctx_(ctx),
+      session_(std::move(session)),
+      lease_(std::move(lease)),
+      last_sent_(last_event_id.value_or(protocol::stream_id{})),
+      resume_requested_(last_event_id.has_value()),
+      wake_(ws_.get_executor()) {}
+
+ws_session::~ws_session() = default;
+
+net::awaitable<void> ws_session::run(std::shared_ptr<ws_session> self, http::request<http::string_body> req) {
+  auto& ws = self->ws_;
+  const auto& cfg = self->ctx_.cfg;
+  beast::get_lowest_layer(ws).expires_never();
+  ws.set_option(websocket::stream_base::timeout{cfg.ws_handshake_timeout, cfg.ws_idle_timeout, true});
+  ws.read_message_max(cfg.max_frame_bytes);
+  ws.set_option(websocket::stream_base::decorator(
+      [](websocket::response_type& res) { res.set(http::field::server, "parley-gateway"); }));
+  auto [ec] = co_await ws.async_accept(req, use_tuple);
+  if (ec) {
+    spdlog::debug("websocket accept failed: {}", ec.message());
+    co_return;
+  }
+  if (self->ctx_.shutting_down) {
+    co_await ws.async_close(websocket::close_reason(static_cast<websocket::close_code>(close_code::going_away), "server shutting down"), use_tuple);
+    co_return;
+  }
+  spdlog::debug("websocket open for session {}", self->session_.token);
+  self->ctx_.hub.add(self->session_.token, self);
+  net::co_spawn(ws.get_executor(), self->writer(self), net::detached);
+
+  // Subscribe before reading the stream, so nothing published in between is lost; events that
+  // arrive meanwhile are held and forwarded after the backlog, newer ids only.
+  ++self->syncing_;
+  co_await self->ctx_.hub.wait_subscribed();
+  if (!self->resume_requested_) {
+    auto snap = co_await self->ctx_.store.load(self->session_.token, false);
+    if (snap) {
+      if (auto id = protocol::stream_id::parse(snap->last_event_id)) self->last_sent_ = *id;
+    } else if (snap.error() == errc::session_not_found) {
+      self->enqueue(protocol::error_frame(api_errc::session_expired));
+      self->close_with(close_code::session_expired, "session expired");
+    }
+  }
+  self->enqueue(protocol::ready_frame(self->session_.token, self->session_.name, self->session_.session_start,
+                                      self->last_sent_.str()));
+  --self->syncing_;
+  if (self->resume_requested_)
+    co_await self->sync(self);
+  else
+    self->flush_held();
+
+  co_await self->reader();
+  self->ctx_.hub.remove(self->session_.token, self.get());
+  self->done_ = true;
+  self->wake_.cancel();
+  spdlog::debug("websocket closed for session {}", self->session_.token);
+}
+
+net::awaitable<void> ws_session::reader() {
+  beast::flat_buffer buf;
+  while (true) {
+    auto [ec, n] = co_await ws_.async_read(buf, use_tuple);
+    if (ec) {
+      // Oversized frames (1009) and invalid UTF-8 (1007) are failed by Beast itself, which sends
+      // the close frame with that code before reporting the error here.
+      if (ec != websocket::error::closed) spdlog::debug("websocket read ended: {}", ec.message());
+      co_return;
+    }
+    const bool text = ws_.got_text();
+    std::string payload = beast::buffers_to_string(buf.data());
+    buf.consume(buf.size());
+    if (buf.capacity() > idle_read_buffer) buf.shrink_to_fit();
+    if (!text) {
+      enqueue(protocol::error_frame(api_errc::binary_not_supported));
+      continue;
+    }
+    co_await handle_text(std::move(payload));
+  }
+}
+
+net::awaitable<void> ws_session::handle_text(std::string text) {
+  auto parsed = protocol::parse_client_frame(text);
+  if (auto* e = std::get_if<protocol::frame_error>(&parsed)) {
+    enqueue(protocol::error_frame(e->code, e->message, e->field));
+    co_return;
+  }
+  auto& frame = std::get<protocol::client_frame>(parsed);
+  if (std::holds_alternative<protocol::ping_frame>(frame)) {
+    enqueue(protocol::pong_frame());
+  } else if (auto* s = std::get_if<protocol::stop_frame>(&frame)) {
+    if (auto ec = co_await ctx_.store.stop(session_.token, s->message_id))
+      enqueue(protocol::error_frame(api_errc::unavailable));
+  } else {
+    co_await handle_message(std::move(std::get<protocol::message_frame>(frame)));
+  }
+}
+
+net::awaitable<void> ws_session::handle_message(protocol::message_frame m) {
+  if (auto ec = validate_message_text(m.text, ctx_.cfg.max_message_chars)) {
+    api_errc code = api_errc::invalid_text;
+    std::string msg = "the message text is not valid UTF-8 or contains control characters";
+    if (ec == validation_errc::empty) {
+      code = api_errc::empty_message;
+      msg = "the message text is empty";
+    } else if (ec == validation_errc::too_long) {
+      code = api_errc::message_too_long;
+      msg = "the message text is longer than " + std::to_string(ctx_.cfg.max_message_chars) + " characters";
+    }
+    enqueue(protocol::error_frame(code, msg, "text", {}, m.client_id));
+    co_return;
+  }
+  if (ctx_.queue.busy()) {
+    enqueue(protocol::error_frame(api_errc::busy, make_error_code(api_errc::busy).message(), "",
+                                  ctx_.cfg.busy_retry_after.count(), m.client_id));
+    co_return;
+  }
+  accepting_ = true;
+  auto r = co_await ctx_.store.accept(session_.token, m.text, m.client_id);
+  if (!r) {
+    if (r.error() == errc::session_not_found) {
+      enqueue(protocol::error_frame(api_errc::session_expired, make_error_code(api_errc::session_expired).message(),
+                                    "", {}, m.client_id));
+      close_with(close_code::session_expired, "session expired");
+    } else {
+      spdlog::warn("message for session {} not stored: {}", session_.token, r.error().message());
+      enqueue(protocol::error_frame(api_errc::unavailable, make_error_code(api_errc::unavailable).message(), "", {},
+                                    m.client_id));
+    }
+  } else if (r->type == accept_outcome::kind::rate_limited) {
+    enqueue(protocol::error_frame(api_errc::rate_limited, make_error_code(api_errc::rate_limited).message(), "",
+                                  r->retry_after_ms, m.client_id));
+  } else {
+    const bool duplicate = r->type == accept_outcome::kind::duplicate;
+    boost::system::error_code ec;
+    if (!duplicate || r->unanswered) ec = co_await ctx_.store.enqueue_request(session_.token, r->seq, r->id);
+    if (ec && !duplicate) {
+      // Stored but not queued: the client's resend (same client_id) queues it again, and any
+      // later request of this session makes a worker answer every unanswered turn.
+      spdlog::warn("message {} of session {} stored but not queued: {}", r->id, session_.token, ec.message());
+      enqueue(protocol::error_frame(api_errc::unavailable, make_error_code(api_errc::unavailable).message(), "", {},
+                                    m.client_id));
+    } else {
+      enqueue(protocol::ack_frame(r->id, duplicate ? std::nullopt : std::optional<long long>(r->seq), duplicate, m.client_id));
+    }
+  }
+  accepting_ = false;
+  flush_held();
+}
+
+net::awaitable<void> ws_session::sync(std::shared_ptr<ws_session> self) {
+  if (syncing_) {
+    sync_again_ = true;
+    co_return;
+  }
+  ++syncing_;
+  do {
+    sync_again_ = false;
+    while (!done_) {
+      auto page = co_await ctx_.store.events_after(session_.token, last_sent_.str(), replay_page);
+      if (!page) {
+        // Redis is down: the subscriber's reconnect triggers another replay from last_sent_.
+        spdlog::warn("replay for session {} failed: {}", session_.token, page.error().message());
+        break;
+      }
+      if (page->resync) {
+        enqueue(protocol::resync_required_frame());
+        if (auto id = protocol::stream_id::parse(page->last_generated_id)) last_sent_ = *id;
+        break;
+      }
+      for (auto& [id, json] : page->events) {
+        auto sid = protocol::stream_id::parse(id);
+        if (sid && *sid > last_sent_) {
+          enqueue(std::move(json));
+          last_sent_ = *sid;
+        }
+      }
+      if (!page->more) break;
+    }
+  } while (sync_again_ && !done_);
+  --syncing_;
+  flush_held();
+}
+
+void ws_session::deliver(protocol::stream_id id, const frame_ptr& json) {
+  if (syncing_ || accepting_) {
+    held_.emplace_back(id, json);
+    return;
+  }
+  if (id > last_sent_) {
+    enqueue(json);
+    last_sent_ = id;
+  }
+}
+
+void ws_session::flush_held() {
+  if (syncing_ || accepting_ || held_.empty()) return;
+  auto held = std::move(held_);
+  held_.clear();
+  std::stable_sort(held.begin(), held.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& [id, json] : held) deliver(id, json);
+}
+
+void ws_session::on_event(protocol::stream_id id, std::shared_ptr<const std::string> json) {
+  net::post(ws_.get_executor(), [self = shared_from_this(), id, json = std::move(json)] { self->deliver(id, json); });
+}
+
+void ws_session::on_resubscribed() {
+  net::post(ws_.get_executor(), [self = shared_from_this()] {
+    if (!self->done_) net::co_spawn(self->ws_.get_executor(), self->sync(self), net::detached);
+  });
+}
+
+void ws_session::go_away() {
+  net::post(ws_.get_executor(),
+            [self = shared_from_this()] { self->close_with(close_code::going_away, "server shutting down"); });
+}
+
+void ws_session::close_with(std::uint16_t code, std::string reason) {
+  if (done_ || pending_close_) return;
+  pending_close_ = websocket::close_reason(static_cast<websocket::close_code>(code), reason);
+  wake_.cancel();
+}
+
+void ws_session::enqueue(frame_ptr frame) {
+  if (done_ || pending_close_) return;
+  if (queued_bytes_ + frame->size() > ctx_.cfg.max_send_queue_bytes) {
+    // The client does not read fast enough. Its socket buffer is full, so a close frame could
+    // not get through either: drop the connection. Other sessions are unaffected.
+    spdlog::warn("session {}: send queue over {} bytes, closing the slow connection", session_.token,
+                 ctx_.cfg.max_send_queue_bytes);
+    done_ = true;
+    queue_.clear();
+    queued_bytes_ = 0;
+    beast::get_lowest_layer(ws_).close();
+    return;
+  }
+  queued_bytes_ += frame->size();
+  queue_.push_back(std::move(frame));
+  wake_.cancel();
+}
+
+net::awaitable<void> ws_session::writer(std::shared_ptr<ws_session> self) {
+  const auto touch_interval = std::chrono::duration_cast<std::chrono::milliseconds>(ctx_.cfg.session_ttl) / 3;
+  while (true) {
+    if (queue_.empty()) {
+      if (done_) break;
+      if (pending_close_) {
+        co_await ws_.async_close(*pending_close_, use_tuple);
+        break;
+      }
+      wake_.expires_after(touch_interval);
+      auto [ec] = co_await wake_.async_wait(use_tuple);
+      if (!ec && !done_ && !pending_close_) {
+        // An open socket is a use of the session: slide its expiry while it stays connected.
+        auto s = co_await ctx_.store.load(session_.token, false);
+        if (!s && s.error() == errc::session_not_found) {
+          enqueue(protocol::error_frame(api_errc::session_expired));
+          close_with(close_code::session_expired, "session expired");
+        }
+      }
+      continue;
+    }
+    frame_ptr f = queue_.front();
+    ws_.text(true);
+    auto [ec, n] = co_await ws_.async_write(net::buffer(*f), use_tuple);
+    if (!queue_.empty()) {
+      queued_bytes_ -= f->size();
+      queue_.pop_front();
+    }
+    if (ec) {
+      done_ = true;
+      break;
+    }
+  }
+}
+
+}  // namespace parley::gateway

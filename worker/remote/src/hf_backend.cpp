@@ -1,0 +1,215 @@
+#include <parley/worker/remote/hf_backend.hpp>
+
+#include <parley/worker/remote/errors.hpp>
+#include <parley/worker/remote/prompt.hpp>
+#include <parley/worker/remote/stop_wait.hpp>
+
+#include "options_util.hpp"
+#include "upstream_text.hpp"
+
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+
+namespace parley::worker::remote {
+
+namespace json = boost::json;
+using boost::system::error_code;
+using std::chrono::milliseconds;
+template <class T>
+using result = boost::system::result<T>;
+
+namespace {
+
+// Where the transcript form has the model continue the conversation by itself.
+constexpr std::string_view next_human_turn = "Human:";
+
+// The generated text of a [{"generated_text": "..."}] body, or nullopt for any other shape.
+std::optional<std::string> generated_text(std::string_view body) {
+  error_code ec;
+  auto v = json::parse(body, ec);
+  if (ec || !v.is_array() || v.get_array().empty()) return std::nullopt;
+  const auto& first = v.get_array()[0];
+  if (!first.is_object()) return std::nullopt;
+  auto* text = first.get_object().if_contains("generated_text");
+  if (!text || !text->is_string()) return std::nullopt;
+  return std::string(text->get_string());
+}
+
+// The "estimated_time" (seconds) of a 503 model-loading body.
+std::optional<milliseconds> loading_estimate(std::string_view body) {
+  error_code ec;
+  auto v = json::parse(body, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  auto* t = v.get_object().if_contains("estimated_time");
+  if (!t || !t->is_number()) return std::nullopt;
+  double seconds = t->to_number<double>(ec);
+  if (ec || seconds < 0) return std::nullopt;
+  return milliseconds(static_cast<long long>(seconds * 1000));
+}
+
+}  // namespace
+
+void register_options(CLI::App& app, hf_config& cfg) {
+  app.add_option("--hf-model-url", cfg.model_url, "Hugging Face Inference API model URL")
+      ->envname("MODEL_URL")
+      ->capture_default_str();
+  // HF_TOKEN (the Hub's usual variable) fills the default; the seed's variable wins when set.
+  if (const char* t = std::getenv("HF_TOKEN"); t && *t) cfg.token = t;
+  app.add_option("--hf-token", cfg.token, "Inference API token, sent as a Bearer token (never logged); also HF_TOKEN")
+      ->envname("HUGGINFACE_INFERENCE_TOKEN");
+  app.add_option("--hf-use-cache", cfg.use_cache, "The API's use_cache parameter")
+      ->envname("HF_USE_CACHE")
+      ->capture_default_str();
+  app.add_option("--hf-send-sampling", cfg.send_sampling, "Also send temperature, top_p and top_k")
+      ->envname("HF_SEND_SAMPLING")
+      ->capture_default_str();
+  app.add_option("--hf-context-tokens", cfg.context_tokens, "Context budget (estimated tokens) for transcript + reply")
+      ->envname("HF_CONTEXT_TOKENS")
+      ->check(CLI::Range(64, 10'000'000))
+      ->capture_default_str();
+  add_duration(app, "--hf-max-loading-wait", "HF_MAX_LOADING_WAIT", cfg.max_loading_wait, milliseconds(1000),
+               "Total wait for a model that is loading (503) (bare number: seconds)");
+  add_duration(app, "--hf-connect-timeout", "HF_CONNECT_TIMEOUT", cfg.http.connect_timeout, milliseconds(1000),
+               "Connect + TLS handshake budget (bare number: seconds)");
+  add_duration(app, "--hf-read-timeout", "HF_READ_TIMEOUT", cfg.http.read_timeout, milliseconds(1000),
+               "Longest wait for the response (bare number: seconds)");
+  app.add_option("--hf-ca-file", cfg.http.tls.ca_file, "Extra trusted CA certificates (PEM)")->envname("HF_CA_FILE");
+  app.add_option("--hf-max-attempts", cfg.retry.max_attempts, "Requests per reply on 408/429/5xx or connect errors")
+      ->envname("HF_MAX_ATTEMPTS")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
+  cfg.http.proxy = http::proxy_settings::from_env();
+}
+
+result<std::unique_ptr<hf_backend>> hf_backend::create(hf_config cfg, std::string* why) {
+  auto fail = [why](std::string msg, error_code ec) -> result<std::unique_ptr<hf_backend>> {
+    if (why) *why = std::move(msg);
+    return ec;
+  };
+  auto u = http::parse_url(cfg.model_url);
+  if (!u) return fail("MODEL_URL is not an http(s) URL: " + cfg.model_url, u.error());
+  if (auto p = cfg.http.proxy.for_target(*u); !p) return fail("the proxy URL for " + u->str() + " is not usable", p.error());
+  auto client = http::client::create(cfg.http);
+  if (!client) return fail("cannot set up TLS (CA file " + cfg.http.tls.ca_file + ")", client.error());
+  return std::unique_ptr<hf_backend>(new hf_backend(std::move(cfg), std::move(*client)));
+}
+
+hf_backend::hf_backend(hf_config cfg, http::client client)
+    : cfg_(std::move(cfg)), client_(std::move(client)), rng_(std::random_device{}()) {}
+
+std::string hf_backend::request_body(const generation_request& req) const {
+  const auto& s = req.sampling;
+  int budget = cfg_.context_tokens - s.max_new_tokens;
+  if (!req.system_prompt.empty()) budget -= estimate_tokens(req.system_prompt);
+  json::object parameters{{"return_full_text", false}, {"use_cache", cfg_.use_cache}, {"max_new_tokens", s.max_new_tokens}};
+  if (cfg_.send_sampling) {
+    parameters["temperature"] = s.temperature;
+    parameters["top_p"] = s.top_p;
+    parameters["top_k"] = s.top_k;
+  }
+  json::object body{{"inputs", transcript(req.system_prompt, trim_history(req.history, budget))},
+                    {"parameters", std::move(parameters)}};
+  return json::serialize(body);
+}
+
+net::awaitable<result<generation_result>> hf_backend::generate(generation_request req, delta_handler on_delta,
+                                                               std::stop_token stop) {
+  generation_result out;
+  out.reason = finish_reason::cancelled;
+  const std::string body = request_body(req);
+  std::vector<std::string> stops{std::string(next_human_turn)};
+  stops.insert(stops.end(), req.sampling.stop.begin(), req.sampling.stop.end());
+  milliseconds loading_waited{0};
+  int failed_attempts = 0;
+  while (true) {
+    if (stop.stop_requested()) co_return out;
+    http::request hr;
+    hr.method = boost::beast::http::verb::post;
+    hr.url = cfg_.model_url;
+    hr.headers = {{"Content-Type", "application/json"}, {"Accept", "application/json"}};
+    if (!cfg_.token.empty()) hr.headers.emplace_back("Authorization", "Bearer " + cfg_.token);
+    hr.body = body;
+    requests_.fetch_add(1, std::memory_order_relaxed);
+    auto r = co_await client_.fetch(std::move(hr), stop);
+
+    error_code ec;
+    std::optional<milliseconds> wait;
+    if (!r) {
+      if (stop.stop_requested()) co_return out;
+      ec = r.error();
+      if (!retryable_transport_error(ec)) {
+        failures_.fetch_add(1, std::memory_order_relaxed);
+        spdlog::error("hf: request to {} failed: {}", cfg_.model_url, ec.message());
+        co_return ec;
+      }
+    } else if (r->status == 200) {
+      auto text = generated_text(r->body);
+      if (!text) {
+        failures_.fetch_add(1, std::memory_order_relaxed);
+        auto msg = error_message(r->body);
+        spdlog::error("hf: unexpected response from {}: {}", cfg_.model_url, redact(msg, cfg_.token));
+        co_return msg != r->body ? error_code(errc::upstream_error) : error_code(errc::malformed_response);
+      }
+      out.text = cut_at_stops(*text, stops);
+      out.reason = finish_reason::stop;
+      out.prompt_tokens = estimate_tokens(body);
+      out.generated_tokens = estimate_tokens(out.text);
+      if (!out.text.empty()) on_delta(out.text);
+      completions_.fetch_add(1, std::memory_order_relaxed);
+      co_return out;
+    } else if (auto estimate = loading_estimate(r->body); r->status == 503 && estimate) {
+      if (loading_waited >= cfg_.max_loading_wait) {
+        failures_.fetch_add(1, std::memory_order_relaxed);
+        spdlog::error("hf: model at {} still loading after {} ms", cfg_.model_url, loading_waited.count());
+        co_return errc::model_loading;
+      }
+      auto step = std::min(std::max(*estimate, cfg_.retry.initial_backoff), cfg_.max_loading_wait - loading_waited);
+      loading_waits_.fetch_add(1, std::memory_order_relaxed);
+      spdlog::info("hf: model at {} is loading (estimated {} ms); waiting {} ms", cfg_.model_url, estimate->count(),
+                   step.count());
+      loading_waited += step;
+      if (!co_await sleep_unless_stopped(step, stop)) co_return out;
+      continue;
+    } else {
+      auto msg = redact(error_message(r->body), cfg_.token);
+      spdlog::warn("hf: {} answered {}: {}", cfg_.model_url, r->status, msg);
+      if (!retryable_status(r->status)) {
+        failures_.fetch_add(1, std::memory_order_relaxed);
+        co_return errc::upstream_rejected;
+      }
+      ec = r->status == 429 ? error_code(errc::rate_limited) : error_code(errc::upstream_unavailable);
+      if (auto it = r->headers.find(boost::beast::http::field::retry_after); it != r->headers.end())
+        wait = parse_retry_after(it->value());
+    }
+
+    ++failed_attempts;
+    if (failed_attempts >= cfg_.retry.max_attempts || (wait && *wait > cfg_.retry.max_retry_after)) {
+      failures_.fetch_add(1, std::memory_order_relaxed);
+      spdlog::error("hf: giving up on {} after {} attempt(s): {}", cfg_.model_url, failed_attempts, ec.message());
+      co_return ec;
+    }
+    milliseconds delay;
+    {
+      std::lock_guard lock(rng_mutex_);
+      delay = backoff_delay(cfg_.retry, failed_attempts, wait, rng_);
+    }
+    retries_.fetch_add(1, std::memory_order_relaxed);
+    if (!co_await sleep_unless_stopped(delay, stop)) co_return out;
+  }
+}
+
+void hf_backend::write_metrics(std::string& out) const {
+  auto line = [&out](std::string_view name, std::string_view help, std::uint64_t v) {
+    out += "# HELP " + std::string(name) + " " + std::string(help) + "\n# TYPE " + std::string(name) + " counter\n" +
+           std::string(name) + " " + std::to_string(v) + "\n";
+  };
+  line("parley_hf_requests_total", "HTTP requests sent to the Inference API", requests_.load());
+  line("parley_hf_retries_total", "Requests retried after 408/429/5xx or a connect failure", retries_.load());
+  line("parley_hf_loading_waits_total", "Waits for a loading model (503 with estimated_time)", loading_waits_.load());
+  line("parley_hf_failures_total", "Replies failed after all attempts", failures_.load());
+  line("parley_hf_completions_total", "Replies completed", completions_.load());
+}
+
+}  // namespace parley::worker::remote

@@ -67,6 +67,13 @@ class client {
   // Runs one command. A Redis error reply (e.g. WRONGTYPE) is a successful result whose value
   // has kind::error; the error code is for transport failures only.
   net::awaitable<boost::system::result<value>> exec(command cmd);
+  // exec("SET", key, value): builds the command outside the coroutine frame. g++ 12 miscompiles
+  // braced lists inside co_await expressions ("array used as initializer"), so prefer this form
+  // to exec({...}) in coroutines.
+  template <class... Args>
+  net::awaitable<boost::system::result<value>> exec(std::string_view verb, const Args&... args) {
+    return exec(command{std::string(verb), std::string(args)...});
+  }
   // Runs several commands in one write; replies come back in the same order.
   net::awaitable<boost::system::result<std::vector<value>>> exec_pipeline(std::vector<command> cmds);
 

@@ -1,0 +1,188 @@
+#include "test_server.hpp"
+
+#include <parley/redis/client.hpp>
+#include <parley/redis/subscriber.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_future.hpp>
+#include <gtest/gtest.h>
+
+#include <future>
+
+namespace parley::redis {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Runs `body` on a fresh io_context, failing the test if it takes longer than `deadline`.
+template <class F>
+void run_test(F body, std::chrono::seconds deadline = 20s) {
+  net::io_context io;
+  auto fut = net::co_spawn(io, body(io.get_executor()), net::use_future);
+  io.run_for(deadline);
+  ASSERT_EQ(fut.wait_for(0s), std::future_status::ready) << "test coroutine missed its deadline";
+  fut.get();
+}
+
+config cfg_for(const testing::redis_server& s) {
+  config c;
+  c.port = s.port();
+  c.command_timeout = 2s;
+  c.reconnect_max = 200ms;
+  return c;
+}
+
+net::awaitable<void> wait_connected(client& c) {
+  net::steady_timer t(co_await net::this_coro::executor);
+  for (int i = 0; i < 200 && !c.connected(); ++i) {
+    t.expires_after(10ms);
+    co_await t.async_wait(net::use_awaitable);
+  }
+}
+
+net::awaitable<void> sleep_for(std::chrono::milliseconds d) {
+  net::steady_timer t(co_await net::this_coro::executor, d);
+  co_await t.async_wait(net::use_awaitable);
+}
+
+TEST(redis_client, runs_commands_and_pipelines) {
+  testing::redis_server server;
+  run_test([&](net::any_io_executor ex) -> net::awaitable<void> {
+    client c(ex, cfg_for(server));
+    c.start();
+    co_await wait_connected(c);
+    auto set = co_await c.exec("SET", "k", "v");
+    EXPECT_TRUE(set.has_value());
+    EXPECT_EQ(set->as_string(), "OK");
+    // g++ 12 rejects nested braced lists inside a co_await expression: build them first.
+    std::vector<command> cmds{{"INCR", "n"}, {"INCR", "n"}, {"GET", "k"}, {"LPUSH", "k", "x"}};
+    auto many = co_await c.exec_pipeline(std::move(cmds));
+    EXPECT_TRUE(many.has_value());
+    EXPECT_EQ(many->at(0).as_integer(), 1);
+    EXPECT_EQ(many->at(1).as_integer(), 2);
+    EXPECT_EQ(many->at(2).as_string(), "v");
+    EXPECT_TRUE(many->at(3).is_error());  // WRONGTYPE is a reply, not a transport error
+    c.stop();
+  });
+}
+
+TEST(redis_client, keeps_order_under_concurrency_from_many_threads) {
+  testing::redis_server server;
+  net::thread_pool pool(4);
+  client c(pool.get_executor(), cfg_for(server));
+  c.start();
+  std::vector<std::future<long long>> results;
+  auto first = net::co_spawn(pool, [&]() -> net::awaitable<void> { co_await wait_connected(c); }, net::use_future);
+  first.get();
+  for (int i = 0; i < 2000; ++i) {
+    results.push_back(net::co_spawn(
+        pool,
+        [&, i]() -> net::awaitable<long long> {
+          auto key = "k" + std::to_string(i);
+          std::vector<command> cmds{{"SET", key, std::to_string(i)}, {"GET", key}};
+          auto r = co_await c.exec_pipeline(std::move(cmds));
+          if (!r) co_return -1;
+          co_return r->at(1).as_integer().value_or(-2);
+        },
+        net::use_future));
+  }
+  for (int i = 0; i < 2000; ++i) ASSERT_EQ(results[i].get(), i);
+  c.stop();
+  pool.join();
+}
+
+TEST(redis_client, fails_fast_while_down_and_recovers_by_itself) {
+  testing::redis_server server;
+  run_test([&](net::any_io_executor ex) -> net::awaitable<void> {
+    client c(ex, cfg_for(server));
+    c.start();
+    co_await wait_connected(c);
+    server.stop();
+    co_await sleep_for(100ms);
+    auto down = co_await c.exec("PING");
+    EXPECT_FALSE(down.has_value());
+    server.start();
+    co_await wait_connected(c);
+    auto up = co_await c.exec("PING");
+    if (!up) { ADD_FAILURE() << up.error().message(); co_return; }
+    EXPECT_EQ(up->as_string(), "PONG");
+    c.stop();
+  });
+}
+
+TEST(redis_client, times_out_and_reconnects) {
+  testing::redis_server server;
+  run_test([&](net::any_io_executor ex) -> net::awaitable<void> {
+    auto cfg = cfg_for(server);
+    cfg.command_timeout = 200ms;
+    client c(ex, cfg);
+    c.start();
+    co_await wait_connected(c);
+    auto blocked = co_await c.exec("BLPOP", "nothing", "5");
+    EXPECT_FALSE(blocked.has_value());
+    EXPECT_EQ(blocked.error(), make_error_code(errc::timeout));
+    co_await wait_connected(c);
+    auto after = co_await c.exec("PING");
+    EXPECT_TRUE(after.has_value());
+    c.stop();
+  });
+}
+
+TEST(redis_client, scripts_survive_script_flush) {
+  testing::redis_server server;
+  run_test([&](net::any_io_executor ex) -> net::awaitable<void> {
+    client c(ex, cfg_for(server));
+    c.start();
+    co_await wait_connected(c);
+    script add("return redis.call('INCRBY', KEYS[1], ARGV[1])");
+    const std::vector<std::string> keys{"s"}, five{"5"}, two{"2"}, one{"1"};
+    auto a = co_await add.run(c, keys, five);
+    EXPECT_EQ(a->as_integer(), 5);
+    co_await c.exec("SCRIPT", "FLUSH");
+    auto b = co_await add.run(c, keys, two);
+    EXPECT_EQ(b->as_integer(), 7);
+    auto cached = co_await c.exec(add.evalsha(keys, one));
+    EXPECT_EQ(cached->as_integer(), 8);
+    c.stop();
+  });
+}
+
+TEST(redis_subscriber, delivers_messages_and_resubscribes_after_restart) {
+  testing::redis_server server;
+  run_test([&](net::any_io_executor ex) -> net::awaitable<void> {
+    client pub(ex, cfg_for(server));
+    subscriber sub(ex, cfg_for(server));
+    std::vector<std::string> got;
+    int reconnects = 0;
+    sub.on_message([&](std::string_view ch, std::string_view payload) { got.emplace_back(payload); });
+    sub.on_reconnect([&] { ++reconnects; });
+    pub.start();
+    sub.start();
+    sub.subscribe("ch");
+    sub.subscribe("ch");  // reference counted
+    co_await wait_connected(pub);
+    while (co_await sub.wait_subscribed()) co_await sleep_for(10ms);
+    co_await pub.exec("PUBLISH", "ch", "one");
+    sub.unsubscribe("ch");  // still one reference left
+    co_await pub.exec("PUBLISH", "ch", "two");
+    server.stop();
+    server.start();
+    for (int i = 0; i < 200 && reconnects == 0; ++i) co_await sleep_for(10ms);
+    EXPECT_EQ(reconnects, 1);
+    co_await wait_connected(pub);
+    co_await pub.exec("PUBLISH", "ch", "three");
+    sub.unsubscribe("ch");
+    co_await sleep_for(50ms);
+    co_await pub.exec("PUBLISH", "ch", "four");
+    co_await sleep_for(50ms);
+    EXPECT_EQ(got, (std::vector<std::string>{"one", "two", "three"}));
+    pub.stop();
+    sub.stop();
+  });
+}
+
+}  // namespace
+}  // namespace parley::redis

@@ -1,0 +1,83 @@
+#include "connect.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include <array>
+
+namespace parley::redis::detail {
+
+namespace {
+
+using boost::system::error_code;
+using net::ip::tcp;
+constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
+
+net::awaitable<error_code> connect_and_greet(tcp::socket& socket, const config& cfg, reader& rd) {
+  auto ex = co_await net::this_coro::executor;
+  tcp::resolver resolver(ex);
+  auto [rec, endpoints] = co_await resolver.async_resolve(cfg.host, std::to_string(cfg.port), use_tuple);
+  if (rec) co_return rec;
+  auto [cec, ep] = co_await net::async_connect(socket, endpoints, use_tuple);
+  if (cec) co_return cec;
+  socket.set_option(tcp::no_delay(true));
+
+  std::vector<command> hello;
+  if (!cfg.password.empty()) {
+    if (cfg.username.empty()) hello.push_back({"AUTH", cfg.password});
+    else hello.push_back({"AUTH", cfg.username, cfg.password});
+  }
+  if (cfg.db != 0) hello.push_back({"SELECT", std::to_string(cfg.db)});
+  if (!cfg.client_name.empty()) hello.push_back({"CLIENT", "SETNAME", cfg.client_name});
+  if (hello.empty()) co_return error_code{};
+
+  std::string out;
+  for (const auto& c : hello) encode(c, out);
+  auto [wec, wn] = co_await net::async_write(socket, net::buffer(out), use_tuple);
+  if (wec) co_return wec;
+  std::size_t got = 0;
+  std::array<char, 4096> buf;
+  while (got < hello.size()) {
+    auto r = rd.next();
+    if (!r) co_return r.error();
+    if (*r) {
+      if ((*r)->is_error()) co_return make_error_code(errc::not_connected);
+      ++got;
+      continue;
+    }
+    auto [ec, n] = co_await socket.async_read_some(net::buffer(buf), use_tuple);
+    if (ec) co_return ec;
+    rd.feed({buf.data(), n});
+  }
+  co_return error_code{};
+}
+
+}  // namespace
+
+net::awaitable<error_code> open_connection(tcp::socket& socket, const config& cfg, reader& rd) {
+  // The deadline closes the socket, which fails whatever step is in progress. Everything runs
+  // on the caller's strand, so `state->finished` is set before a late expiry can act.
+  struct deadline_state {
+    bool finished = false;
+    bool expired = false;
+  };
+  auto state = std::make_shared<deadline_state>();
+  net::steady_timer deadline(co_await net::this_coro::executor, cfg.connect_timeout);
+  deadline.async_wait([state, &socket](error_code ec) {
+    if (ec || state->finished) return;
+    state->expired = true;
+    error_code ignored;
+    socket.close(ignored);
+  });
+  auto ec = co_await connect_and_greet(socket, cfg, rd);
+  state->finished = true;
+  deadline.cancel();
+  if (state->expired) co_return make_error_code(errc::timeout);
+  co_return ec;
+}
+
+}  // namespace parley::redis::detail

@@ -1,0 +1,75 @@
+#include "resp.hpp"
+
+#include <gtest/gtest.h>
+
+namespace parley::redis::detail {
+namespace {
+
+TEST(resp, encodes_binary_safe_arguments) {
+  std::string out;
+  encode({"SET", "k", std::string("a\0b\r\n", 5)}, out);
+  EXPECT_EQ(out, std::string("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\na\0b\r\n\r\n", 31));
+}
+
+TEST(resp, decodes_replies_fed_one_byte_at_a_time) {
+  const std::string bytes = "+OK\r\n:42\r\n$-1\r\n*2\r\n$3\r\nfoo\r\n*1\r\n-ERR bad\r\n";
+  reader rd;
+  std::vector<value> got;
+  for (char c : bytes) {
+    rd.feed(std::string_view(&c, 1));
+    for (;;) {
+      auto r = rd.next();
+      ASSERT_TRUE(r.has_value());
+      if (!*r) break;
+      got.push_back(std::move(**r));
+    }
+  }
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_EQ(got[0].type, value::kind::status);
+  EXPECT_EQ(got[0].str, "OK");
+  EXPECT_EQ(got[1].as_integer(), 42);
+  EXPECT_TRUE(got[2].is_nil());
+  ASSERT_TRUE(got[3].is_array());
+  ASSERT_EQ(got[3].elements.size(), 2u);
+  EXPECT_EQ(got[3].elements[0].as_string(), "foo");
+  EXPECT_TRUE(got[3].elements[1].elements[0].is_error());
+  EXPECT_EQ(got[3].elements[1].elements[0].str, "ERR bad");
+}
+
+TEST(resp, rejects_garbage) {
+  reader rd;
+  rd.feed("?what\r\n");
+  auto r = rd.next();
+  EXPECT_FALSE(r.has_value());
+  EXPECT_EQ(r.error(), make_error_code(errc::protocol_error));
+}
+
+TEST(resp, integer_from_string_is_strict) {
+  EXPECT_EQ(value::make_string("17").as_integer(), 17);
+  EXPECT_FALSE(value::make_string("17x").as_integer());
+  EXPECT_FALSE(value::make_string("").as_integer());
+}
+
+TEST(redis_url, parses_every_part) {
+  auto c = parse_url("redis://alice:s3cret@db.example:6380/2");
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->host, "db.example");
+  EXPECT_EQ(c->port, 6380);
+  EXPECT_EQ(c->username, "alice");
+  EXPECT_EQ(c->password, "s3cret");
+  EXPECT_EQ(c->db, 2);
+  auto d = parse_url("redis://127.0.0.1");
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->port, 6379);
+  EXPECT_EQ(d->db, 0);
+}
+
+TEST(redis_url, rejects_bad_input) {
+  for (auto bad : {"http://x:1", "redis://", "redis://h:0", "redis://h:70000", "redis://h:1/x", "redis://h:1?a=b",
+                   "nonsense"}) {
+    EXPECT_FALSE(parse_url(bad).has_value()) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace parley::redis::detail

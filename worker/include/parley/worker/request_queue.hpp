@@ -1,0 +1,62 @@
+#pragma once
+// The worker's side of `parley:requests` (consumer group `parley-workers`) and of
+// `parley:deadletter`. Reading uses a blocking XREADGROUP, so the queue needs a Redis client of
+// its own for reads (a blocked connection stalls its pipeline); acks and claims go through the
+// shared client.
+#include <parley/redis/client.hpp>
+#include <parley/worker/config.hpp>
+
+#include <boost/system/result.hpp>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace parley::worker {
+
+class worker_metrics;
+
+struct request_entry {
+  std::string id;  // stream entry id; its first part is the XADD time in ms
+  std::string token;
+  long long seq = 0;
+  std::string message_id;
+  bool claimed = false;  // obtained by XAUTOCLAIM (another consumer held it)
+  bool valid = true;     // false when a field is missing or malformed
+
+  // Milliseconds since the epoch at which the entry was added, from its id.
+  std::chrono::milliseconds added_at() const;
+};
+
+// Parses XREADGROUP / XAUTOCLAIM entry arrays: [[id, [field, value, ...]], ...]. Nil entries
+// (deleted before delivery) are skipped. Unknown fields are errors (entry marked invalid).
+std::vector<request_entry> parse_entries(const redis::value& entries, bool claimed);
+
+class request_queue {
+ public:
+  request_queue(redis::client& reader, redis::client& shared, const worker_config& cfg, std::string consumer,
+                worker_metrics& metrics);
+
+  // XGROUP CREATE ... 0 MKSTREAM; an existing group is fine.
+  net::awaitable<boost::system::result<void>> ensure_group();
+  // XREADGROUP ... COUNT count BLOCK read_block STREAMS parley:requests >. Empty on timeout.
+  net::awaitable<boost::system::result<std::vector<request_entry>>> read(int count);
+  // XAUTOCLAIM ... claim_min_idle 0-0 COUNT count, acknowledging entries deleted meanwhile.
+  net::awaitable<boost::system::result<std::vector<request_entry>>> autoclaim(int count);
+  net::awaitable<boost::system::result<void>> ack(const std::string& id);
+  // Shutdown hand-back: re-adds the request so any worker reads it at once, then acks ours.
+  net::awaitable<boost::system::result<void>> requeue(const request_entry& e);
+  // Returns the dead-letter entry's id.
+  net::awaitable<boost::system::result<std::string>> dead_letter(const request_entry& e, long long seq,
+                                                          const std::string& message_id, const std::string& error,
+                                                          int attempts);
+
+ private:
+  redis::client& reader_;
+  redis::client& shared_;
+  const worker_config& cfg_;
+  std::string consumer_;
+  worker_metrics& metrics_;
+};
+
+}  // namespace parley::worker

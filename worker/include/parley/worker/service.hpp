@@ -1,0 +1,75 @@
+#pragma once
+// parley-worker as a whole: reads the request stream through the consumer group, claims
+// requests abandoned by dead workers, runs up to max_concurrent_turns sessions at once, listens
+// for stop requests and serves /metrics. docs/worker.md describes it for operators.
+//
+// Thread-safety: everything runs on the io_context given to the constructor, which must be run
+// by exactly one thread (the backend runs inference on its own threads). shutdown() may be
+// called from any thread.
+#include <parley/redis/client.hpp>
+#include <parley/redis/subscriber.hpp>
+#include <parley/worker/backend.hpp>
+#include <parley/worker/config.hpp>
+#include <parley/worker/metrics.hpp>
+#include <parley/worker/request_queue.hpp>
+#include <parley/worker/running_turn.hpp>
+#include <parley/worker/session_runner.hpp>
+#include <parley/worker/session_store.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <memory>
+#include <string>
+
+namespace parley::worker {
+
+class metrics_server;
+
+class service {
+ public:
+  // `redis` is the parsed REDIS_URL. The backend must outlive the service.
+  service(net::io_context& io, const worker_config& cfg, redis::config redis, backend& model);
+  ~service();
+
+  // Connects, creates the consumer group if missing, and runs until shutdown() has finished:
+  // no new requests are taken, running turns get `shutdown_grace` to finish, then the rest is
+  // handed back to other workers.
+  net::awaitable<void> run();
+  // Graceful (first SIGTERM) or immediate (second): immediate hands running turns back at once.
+  void shutdown(bool immediate = false);
+
+  const std::string& consumer() const noexcept { return consumer_; }
+  const worker_metrics& metrics() const noexcept { return metrics_; }
+  // The bound metrics port (useful when configured as an ephemeral port in tests); 0 if off.
+  std::uint16_t metrics_port() const noexcept;
+
+ private:
+  net::awaitable<void> consume();
+  net::awaitable<void> claim();
+  net::awaitable<void> wait_for_slot();
+  void start(request_entry e);
+  void on_stop_message(std::string_view payload);
+
+  net::io_context& io_;
+  const worker_config& cfg_;
+  std::string consumer_;
+  worker_metrics metrics_;
+  redis::client shared_;
+  redis::client reader_;
+  redis::subscriber stops_;
+  backend& model_;
+  session_store store_;
+  request_queue queue_;
+  turn_registry turns_;
+  session_runner runner_;
+  std::unique_ptr<metrics_server> metrics_server_;
+
+  int busy_ = 0;  // sessions being handled (slots in use)
+  bool stopping_ = false;
+  net::steady_timer slot_freed_;
+  net::steady_timer claim_timer_;
+  net::steady_timer idle_;  // cancelled when busy_ drops to 0 during shutdown
+};
+
+}  // namespace parley::worker

@@ -1,0 +1,79 @@
+#include <parley/worker/backend_factory.hpp>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#ifdef PARLEY_HAVE_LLAMA
+#include <parley/worker/local/llama_backend.hpp>
+#endif
+#ifdef PARLEY_HAVE_REMOTE
+#include <parley/worker/remote/hf_backend.hpp>
+#include <parley/worker/remote/openai_backend.hpp>
+#endif
+
+namespace parley::worker {
+
+struct backend_factory::options {
+#ifdef PARLEY_HAVE_LLAMA
+  local::llama_config llama;
+#endif
+#ifdef PARLEY_HAVE_REMOTE
+  remote::openai_config openai;
+  remote::hf_config hf;
+#endif
+};
+
+backend_factory::backend_factory(CLI::App& app) : options_(std::make_unique<options>()) {
+#ifdef PARLEY_HAVE_LLAMA
+  local::register_options(app, options_->llama);
+#endif
+#ifdef PARLEY_HAVE_REMOTE
+  remote::register_options(app, options_->openai);
+  remote::register_options(app, options_->hf);
+#endif
+}
+
+backend_factory::~backend_factory() = default;
+
+std::unique_ptr<backend> backend_factory::create(const worker_config& cfg, std::string& error) {
+#ifdef PARLEY_HAVE_LLAMA
+  if (cfg.backend == "local") {
+    auto& c = options_->llama;
+    if (c.model_path.empty()) {
+      error = "no model: set MODEL (or --model) to a GGUF file path";
+      return nullptr;
+    }
+    if (c.model_path.starts_with("hf:")) {
+      error = "MODEL=" + c.model_path + ": hf: sources need the model download, which this build lacks; "
+              "set MODEL to a local GGUF file";
+      return nullptr;
+    }
+    if (c.n_parallel < cfg.max_concurrent_turns) {
+      spdlog::warn("PARALLEL={} is below MAX_CONCURRENT_TURNS={}: extra turns wait for a free sequence",
+                   c.n_parallel, cfg.max_concurrent_turns);
+    }
+    auto b = local::llama_backend::load(c);
+    if (!b) {
+      error = "loading model " + c.model_path + ": " + b.error().message();
+      return nullptr;
+    }
+    return std::move(*b);
+  }
+#endif
+#ifdef PARLEY_HAVE_REMOTE
+  if (cfg.backend == "openai") {
+    auto b = remote::openai_backend::create(options_->openai, &error);
+    if (!b) return nullptr;
+    return std::move(*b);
+  }
+  if (cfg.backend == "hf") {
+    auto b = remote::hf_backend::create(options_->hf, &error);
+    if (!b) return nullptr;
+    return std::move(*b);
+  }
+#endif
+  error = "MODEL_BACKEND=" + cfg.backend + " is not built into this binary";
+  return nullptr;
+}
+
+}  // namespace parley::worker

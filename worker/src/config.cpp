@@ -1,0 +1,146 @@
+#include <parley/worker/config.hpp>
+#include <parley/env.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <unistd.h>
+
+namespace parley::worker {
+
+namespace {
+
+enum class duration_unit { milliseconds, seconds };
+
+void add_duration(CLI::App& app, const std::string& flag, const std::string& env, milliseconds& target,
+                  duration_unit bare_unit, const std::string& help) {
+  app.add_option_function<std::string>(
+         flag,
+         [&target, flag, bare_unit](const std::string& text) {
+           auto d = parse_duration(text, bare_unit == duration_unit::seconds ? milliseconds(1000)
+                                                                             : milliseconds(1));
+           if (!d) throw CLI::ValidationError(flag, "expected a duration like 500ms, 5s or 2m");
+           target = *d;
+         },
+         help + (bare_unit == duration_unit::seconds ? " (bare number: seconds)" : " (bare number: ms)"))
+      ->envname(env)
+      ->default_str(format_duration(target))
+      ->type_name("DURATION");
+}
+
+}  // namespace
+
+void register_options(CLI::App& app, worker_config& cfg) {
+  app.add_option("--redis-url", cfg.redis_url, "Redis to connect to: redis://[user[:password]@]host[:port][/db]")
+      ->envname("REDIS_URL")
+      ->capture_default_str();
+  app.add_option("--consumer", cfg.consumer, "Consumer name in the worker group (default <hostname>-<pid>)")
+      ->envname("WORKER_NAME");
+  app.add_option("--backend", cfg.backend, "Model backend")
+      ->envname("MODEL_BACKEND")
+      ->check(CLI::IsMember({"local", "openai", "hf"}))
+      ->capture_default_str();
+
+  add_duration(app, "--lease-ttl", "LEASE_TTL", cfg.lease_ttl, duration_unit::milliseconds,
+               "Session lease lifetime; a dead worker's sessions are free again after it");
+  add_duration(app, "--heartbeat-interval", "HEARTBEAT_INTERVAL", cfg.heartbeat_interval,
+               duration_unit::milliseconds, "How often a running turn renews its lease");
+  add_duration(app, "--claim-interval", "CLAIM_INTERVAL", cfg.claim_interval, duration_unit::milliseconds,
+               "How often to look for requests abandoned by dead workers (XAUTOCLAIM)");
+  add_duration(app, "--claim-min-idle", "CLAIM_MIN_IDLE", cfg.claim_min_idle, duration_unit::milliseconds,
+               "A pending request idle this long is taken over; must exceed --lease-ttl");
+  add_duration(app, "--read-block", "READ_BLOCK", cfg.read_block, duration_unit::milliseconds,
+               "XREADGROUP BLOCK time");
+  app.add_option("--max-attempts", cfg.max_attempts, "Generation attempts per message before dead-lettering")
+      ->envname("MAX_ATTEMPTS")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
+  add_duration(app, "--retry-backoff", "RETRY_BACKOFF", cfg.retry_backoff, duration_unit::milliseconds,
+               "Wait before retrying a failed generation");
+  add_duration(app, "--redis-retry", "REDIS_RETRY", cfg.redis_retry, duration_unit::milliseconds,
+               "Wait before reading requests again after a Redis failure");
+
+  add_duration(app, "--flush-interval", "FLUSH_INTERVAL", cfg.flush_interval, duration_unit::milliseconds,
+               "Longest time a generated piece waits before its delta event is written");
+  app.add_option("--flush-tokens", cfg.flush_tokens, "Pieces coalesced into one delta event at most")
+      ->envname("FLUSH_TOKENS")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  app.add_option("--event-retention", cfg.event_retention, "Events kept per session stream (approximate)")
+      ->envname("EVENT_RETENTION")
+      ->check(CLI::Range(10LL, 10'000'000LL))
+      ->capture_default_str();
+  add_duration(app, "--session-ttl", "SESSION_TTL", cfg.session_ttl, duration_unit::seconds,
+               "Session expiry, refreshed by worker output (must match the gateway)");
+
+  app.add_option("--max-concurrent-turns", cfg.max_concurrent_turns, "Sessions this worker answers at once")
+      ->envname("MAX_CONCURRENT_TURNS")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  add_duration(app, "--shutdown-grace", "SHUTDOWN_GRACE", cfg.shutdown_grace, duration_unit::milliseconds,
+               "On SIGTERM, how long running turns may finish before they are handed back");
+
+  app.add_option("--metrics-host", cfg.metrics_host, "Address of the Prometheus endpoint")
+      ->envname("METRICS_HOST")
+      ->capture_default_str();
+  app.add_option("--metrics-port", cfg.metrics_port, "Port of the Prometheus endpoint (/metrics); 0 disables it")
+      ->envname("METRICS_PORT")
+      ->capture_default_str();
+
+  add_duration(app, "--metrics-idle-timeout", "METRICS_IDLE_TIMEOUT", cfg.metrics_idle_timeout,
+               duration_unit::milliseconds, "Idle keep-alive connections to /metrics are closed after it");
+
+  app.add_option("--system-prompt", cfg.system_prompt, "System prompt for models with a chat template")
+      ->envname("SYSTEM_PROMPT")
+      ->capture_default_str();
+  auto& s = cfg.sampling;
+  app.add_option("--temperature", s.temperature, "Sampling temperature (0 = greedy)")
+      ->envname("TEMPERATURE")
+      ->check(CLI::Range(0.0f, 5.0f))
+      ->capture_default_str();
+  app.add_option("--top-p", s.top_p, "Nucleus sampling probability mass")
+      ->envname("TOP_P")
+      ->check(CLI::Range(0.0f, 1.0f))
+      ->capture_default_str();
+  app.add_option("--top-k", s.top_k, "Top-k sampling (0 = off)")
+      ->envname("TOP_K")
+      ->check(CLI::Range(0, 100000))
+      ->capture_default_str();
+  app.add_option("--max-new-tokens", s.max_new_tokens, "Longest reply in tokens")
+      ->envname("MAX_NEW_TOKENS")
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
+  app.add_option("--seed", s.seed, "Sampling seed (default: a fresh seed per request)")->envname("SEED");
+  app.add_option("--stop", s.stop, "Extra stop string (repeatable; STOP is comma-separated)")
+      ->envname("STOP")
+      ->delimiter(',');
+}
+
+std::optional<std::string> validate(const worker_config& cfg) {
+  if (cfg.lease_ttl.count() <= 0) return "--lease-ttl must be positive";
+  if (cfg.heartbeat_interval.count() <= 0) return "--heartbeat-interval must be positive";
+  if (cfg.heartbeat_interval * 2 > cfg.lease_ttl)
+    return "--heartbeat-interval must be at most half of --lease-ttl";
+  if (cfg.claim_min_idle <= cfg.lease_ttl) return "--claim-min-idle must be greater than --lease-ttl";
+  if (cfg.heartbeat_interval * 2 > cfg.claim_min_idle)
+    return "--heartbeat-interval must be at most half of --claim-min-idle";
+  if (cfg.claim_interval.count() <= 0) return "--claim-interval must be positive";
+  if (cfg.read_block.count() <= 0) return "--read-block must be positive";
+  if (cfg.redis_retry.count() <= 0) return "--redis-retry must be positive";
+  if (cfg.metrics_idle_timeout.count() <= 0) return "--metrics-idle-timeout must be positive";
+  if (cfg.flush_interval.count() <= 0) return "--flush-interval must be positive";
+  if (cfg.session_ttl.count() < 1000) return "--session-ttl must be at least 1s";
+  if (cfg.shutdown_grace.count() < 0) return "--shutdown-grace must not be negative";
+  for (const auto& s : cfg.sampling.stop) {
+    if (s.empty()) return "--stop strings must not be empty";
+  }
+  return std::nullopt;
+}
+
+std::string consumer_name(const worker_config& cfg) {
+  if (!cfg.consumer.empty()) return cfg.consumer;
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  return std::string(host[0] ? host : "worker") + "-" + std::to_string(::getpid());
+}
+
+}  // namespace parley::worker

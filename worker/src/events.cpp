@@ -1,0 +1,60 @@
+#include <parley/worker/events.hpp>
+
+#include <boost/json.hpp>
+
+namespace parley::worker {
+
+namespace json = boost::json;
+
+std::string history_entry_json(const bot_reply& r) {
+  json::object o;
+  o["id"] = r.id;
+  o["source"] = "bot";
+  o["msg"] = r.text;
+  o["timestamp"] = r.timestamp;
+  o["seq"] = r.seq;
+  o["reply_to"] = r.reply_to;
+  if (r.stopped) o["stopped"] = true;
+  if (r.error) o["error"] = *r.error;
+  return json::serialize(o);
+}
+
+std::string reply_start_event(std::string_view reply_to, long long seq, int attempt, std::string_view timestamp) {
+  return json::serialize(json::object{
+      {"type", "reply_start"}, {"reply_to", reply_to}, {"seq", seq}, {"attempt", attempt}, {"timestamp", timestamp}});
+}
+
+std::string reply_discard_event(std::string_view reply_to, int attempt) {
+  return json::serialize(json::object{{"type", "reply_discard"}, {"reply_to", reply_to}, {"attempt", attempt}});
+}
+
+std::string delta_event(std::string_view reply_to, std::string_view text) {
+  return json::serialize(json::object{{"type", "delta"}, {"reply_to", reply_to}, {"text", text}});
+}
+
+std::string reply_end_event(const bot_reply& r, std::string_view finish) {
+  json::object o{{"type", "reply_end"},     {"reply_to", r.reply_to}, {"message_id", r.id}, {"text", r.text},
+                 {"timestamp", r.timestamp}, {"seq", r.seq},          {"finish", finish}};
+  if (r.stopped) o["stopped"] = true;
+  return json::serialize(o);
+}
+
+std::string error_event(const bot_reply& r, std::string_view code, std::string_view message) {
+  return json::serialize(json::object{{"type", "error"},
+                                      {"reply_to", r.reply_to},
+                                      {"code", code},
+                                      {"message", message},
+                                      {"message_id", r.id},
+                                      {"timestamp", r.timestamp}});
+}
+
+std::string_view to_string(finish_reason r) noexcept {
+  switch (r) {
+    case finish_reason::stop: return "stop";
+    case finish_reason::length: return "length";
+    case finish_reason::cancelled: return "cancelled";
+  }
+  return "stop";
+}
+
+}  // namespace parley::worker

@@ -1,0 +1,179 @@
+#include <parley/keys.hpp>
+#include <parley/worker/metrics.hpp>
+#include <parley/worker/request_queue.hpp>
+
+#include <charconv>
+
+namespace parley::worker {
+
+namespace {
+
+const std::string requests{keys::requests_stream};
+const std::string group{keys::workers_group};
+// The dead-letter stream is for operators to inspect; it is trimmed so a poison flood cannot
+// fill Redis.
+constexpr const char* deadletter_maxlen = "100000";
+
+std::optional<long long> to_ll(std::string_view s) {
+  long long v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc{} || p != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+}  // namespace
+
+std::chrono::milliseconds request_entry::added_at() const {
+  auto dash = id.find('-');
+  return std::chrono::milliseconds(to_ll(std::string_view(id).substr(0, dash)).value_or(0));
+}
+
+std::vector<request_entry> parse_entries(const redis::value& entries, bool claimed) {
+  std::vector<request_entry> out;
+  if (!entries.is_array()) return out;
+  for (const auto& item : entries.elements) {
+    if (!item.is_array() || item.elements.size() != 2) continue;
+    auto id = item.elements[0].as_string();
+    if (!id) continue;
+    request_entry e;
+    e.id = std::string(*id);
+    e.claimed = claimed;
+    const auto& fields = item.elements[1];
+    bool has_token = false, has_seq = false, has_id = false;
+    if (!fields.is_array() || fields.elements.size() % 2 != 0) {
+      e.valid = false;
+    } else {
+      for (std::size_t i = 0; i + 1 < fields.elements.size(); i += 2) {
+        auto name = fields.elements[i].as_string();
+        auto value = fields.elements[i + 1].as_string();
+        if (!name || !value) {
+          e.valid = false;
+        } else if (*name == "token") {
+          e.token = std::string(*value);
+          has_token = !e.token.empty();
+        } else if (*name == "seq") {
+          auto seq = to_ll(*value);
+          e.seq = seq.value_or(0);
+          has_seq = seq && *seq > 0;
+        } else if (*name == "id") {
+          e.message_id = std::string(*value);
+          has_id = true;
+        } else {
+          e.valid = false;
+        }
+      }
+    }
+    e.valid = e.valid && has_token && has_seq && has_id;
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+request_queue::request_queue(redis::client& reader, redis::client& shared, const worker_config& cfg,
+                             std::string consumer, worker_metrics& metrics)
+    : reader_(reader), shared_(shared), cfg_(cfg), consumer_(std::move(consumer)), metrics_(metrics) {}
+
+net::awaitable<boost::system::result<void>> request_queue::ensure_group() {
+  metrics_.redis_commands(1);
+  redis::command cmd{"XGROUP", "CREATE", requests, group, "0", "MKSTREAM"};
+  auto r = co_await shared_.exec(std::move(cmd));
+  if (!r) co_return r.error();
+  if (r->is_error() && !r->str.starts_with("BUSYGROUP")) co_return redis::errc::reply_error;
+  co_return boost::system::result<void>{};
+}
+
+net::awaitable<boost::system::result<std::vector<request_entry>>> request_queue::read(int count) {
+  metrics_.redis_commands(1);
+  redis::command cmd{"XREADGROUP", "GROUP", group, consumer_, "COUNT", std::to_string(count), "BLOCK",
+                                  std::to_string(cfg_.read_block.count()), "STREAMS", requests, ">"};
+  auto r = co_await reader_.exec(std::move(cmd));
+  if (!r) {
+    metrics_.redis_error();
+    co_return r.error();
+  }
+  if (r->is_error()) {
+    metrics_.redis_error();
+    // NOGROUP: the stream or group was deleted (FLUSHALL, operator); recreate it.
+    if (r->str.starts_with("NOGROUP")) {
+      auto g = co_await ensure_group();
+      if (!g) co_return g.error();
+      co_return std::vector<request_entry>{};
+    }
+    co_return redis::errc::reply_error;
+  }
+  std::vector<request_entry> out;
+  if (r->is_array()) {
+    for (const auto& stream : r->elements) {
+      if (stream.is_array() && stream.elements.size() == 2) {
+        auto part = parse_entries(stream.elements[1], false);
+        for (auto& e : part) out.push_back(std::move(e));
+      }
+    }
+  }
+  for (std::size_t i = 0; i < out.size(); ++i) metrics_.request_read();
+  co_return out;
+}
+
+net::awaitable<boost::system::result<std::vector<request_entry>>> request_queue::autoclaim(int count) {
+  metrics_.redis_commands(1);
+  redis::command cmd{"XAUTOCLAIM", requests, group, consumer_, std::to_string(cfg_.claim_min_idle.count()),
+                                  "0-0", "COUNT", std::to_string(count)};
+  auto r = co_await shared_.exec(std::move(cmd));
+  if (!r) {
+    metrics_.redis_error();
+    co_return r.error();
+  }
+  if (r->is_error()) {
+    metrics_.redis_error();
+    if (r->str.starts_with("NOGROUP")) co_return std::vector<request_entry>{};
+    co_return redis::errc::reply_error;
+  }
+  if (!r->is_array() || r->elements.size() < 2) co_return redis::errc::protocol_error;
+  auto out = parse_entries(r->elements[1], true);
+  for (std::size_t i = 0; i < out.size(); ++i) metrics_.request_claimed();
+  co_return out;
+}
+
+net::awaitable<boost::system::result<void>> request_queue::ack(const std::string& id) {
+  metrics_.redis_commands(1);
+  redis::command cmd{"XACK", requests, group, id};
+  auto r = co_await shared_.exec(std::move(cmd));
+  if (!r) {
+    metrics_.redis_error();
+    co_return r.error();
+  }
+  co_return boost::system::result<void>{};
+}
+
+net::awaitable<boost::system::result<void>> request_queue::requeue(const request_entry& e) {
+  metrics_.redis_commands(2);
+  std::vector<redis::command> cmds{
+      {"XADD", requests, "*", "token", e.token, "seq", std::to_string(e.seq), "id", e.message_id},
+      {"XACK", requests, group, e.id},
+  };
+  auto r = co_await shared_.exec_pipeline(std::move(cmds));
+  if (!r) {
+    metrics_.redis_error();
+    co_return r.error();
+  }
+  co_return boost::system::result<void>{};
+}
+
+net::awaitable<boost::system::result<std::string>> request_queue::dead_letter(const request_entry& e, long long seq,
+                                                                       const std::string& message_id,
+                                                                       const std::string& error, int attempts) {
+  metrics_.redis_commands(1);
+  redis::command cmd{"XADD", std::string(keys::deadletter_stream), "MAXLEN", "~", deadletter_maxlen, "*",
+                                  "token", e.token, "seq", std::to_string(seq), "id", message_id, "error", error,
+                                  "attempts", std::to_string(attempts), "request", e.id, "worker", consumer_};
+  auto r = co_await shared_.exec(std::move(cmd));
+  if (!r) {
+    metrics_.redis_error();
+    co_return r.error();
+  }
+  auto id = r->as_string();
+  if (!id) co_return redis::errc::reply_error;
+  co_return std::string(*id);
+}
+
+}  // namespace parley::worker

@@ -1,0 +1,214 @@
+#include <parley/keys.hpp>
+#include <parley/worker/errors.hpp>
+#include <parley/worker/metrics.hpp>
+#include <parley/worker/scripts.hpp>
+#include <parley/worker/session_store.hpp>
+
+namespace parley::worker {
+
+namespace {
+
+// result<bool> cannot be built from an error code implicitly (bool is constructible from one).
+template <class T>
+result<T> fail(boost::system::error_code ec) {
+  return result<T>(boost::system::in_place_error, ec);
+}
+
+std::optional<std::string> optional_string(const redis::value& v) {
+  if (auto s = v.as_string()) return std::string(*s);
+  return std::nullopt;
+}
+
+}  // namespace
+
+session_store::session_store(redis::client& redis, const worker_config& cfg, std::string owner,
+                             worker_metrics& metrics)
+    : redis_(redis),
+      cfg_(cfg),
+      owner_(std::move(owner)),
+      metrics_(metrics),
+      lease_ttl_ms_(std::to_string(cfg.lease_ttl.count())),
+      session_ttl_ms_(std::to_string(cfg.session_ttl.count())),
+      retention_(std::to_string(cfg.event_retention)) {}
+
+net::awaitable<result<redis::value>> session_store::run(const redis::script& s, std::vector<std::string> keys,
+                                                        std::vector<std::string> args) {
+  metrics_.redis_commands(1);
+  auto r = co_await s.run(redis_, keys, args);
+  if (!r) {
+    metrics_.redis_error();
+    co_return r.error();
+  }
+  if (r->is_error()) {
+    metrics_.redis_error();
+    co_return redis::errc::reply_error;
+  }
+  co_return std::move(*r);
+}
+
+net::awaitable<result<bool>> session_store::acquire(const std::string& token) {
+  metrics_.redis_commands(1);
+  redis::command cmd{"SET", keys::lease(token), owner_, "NX", "PX", lease_ttl_ms_};
+  auto r = co_await redis_.exec(std::move(cmd));
+  if (!r) {
+    metrics_.redis_error();
+    co_return fail<bool>(r.error());
+  }
+  if (r->is_error()) co_return fail<bool>(redis::errc::reply_error);
+  co_return !r->is_nil();
+}
+
+net::awaitable<result<session_state>> session_store::read_state(const std::string& token) {
+  metrics_.redis_commands(2);
+  std::vector<redis::command> cmds{
+      {"HMGET", keys::session(token), std::string(keys::field::next_seq), std::string(keys::field::done_seq),
+       std::string(keys::field::name)},
+      {"LRANGE", keys::history(token), "0", "-1"},
+  };
+  auto r = co_await redis_.exec_pipeline(std::move(cmds));
+  if (!r) {
+    metrics_.redis_error();
+    co_return r.error();
+  }
+  const auto& fields = (*r)[0];
+  const auto& history = (*r)[1];
+  if (!fields.is_array() || fields.elements.size() != 3 || !history.is_array()) co_return errc::unexpected_reply;
+  session_state st;
+  st.exists = !fields.elements[2].is_nil() || !fields.elements[0].is_nil();
+  st.next_seq = fields.elements[0].as_integer().value_or(0);
+  st.done_seq = fields.elements[1].as_integer().value_or(0);
+  st.history.reserve(history.elements.size());
+  for (const auto& e : history.elements) {
+    auto s = e.as_string();
+    if (!s) co_return errc::history_corrupt;
+    st.history.emplace_back(*s);
+  }
+  co_return st;
+}
+
+net::awaitable<result<attempt_start>> session_store::begin_attempt(const std::string& token, long long seq) {
+  std::vector<std::string> script_keys{keys::lease(token), keys::attempts(token), keys::session(token), keys::stop(token)};
+  std::vector<std::string> args{owner_, std::to_string(seq), session_ttl_ms_};
+  auto r = co_await run(scripts::begin_attempt(), std::move(script_keys), std::move(args));
+  if (!r) co_return r.error();
+  if (!r->is_array() || r->elements.empty()) co_return errc::unexpected_reply;
+  auto first = r->elements[0].as_integer();
+  if (!first) co_return errc::unexpected_reply;
+  attempt_start out;
+  if (*first == -1) {
+    out.outcome = attempt_start::status::lease_lost;
+  } else if (*first == -2) {
+    out.outcome = attempt_start::status::already_done;
+  } else {
+    if (r->elements.size() != 3) co_return errc::unexpected_reply;
+    out.attempt = static_cast<int>(*first);
+    out.last_error = optional_string(r->elements[1]);
+    out.stop = optional_string(r->elements[2]);
+  }
+  co_return out;
+}
+
+net::awaitable<result<emit_result>> session_store::emit(const std::string& token, std::vector<std::string> events) {
+  std::vector<std::string> args;
+  args.reserve(4 + events.size());
+  args.push_back(owner_);
+  args.push_back(retention_);
+  args.push_back(keys::notify_channel(token));
+  args.push_back(session_ttl_ms_);
+  for (auto& e : events) args.push_back(std::move(e));
+  std::vector<std::string> script_keys{keys::lease(token), keys::events(token)};
+  auto r = co_await run(scripts::emit(), std::move(script_keys), std::move(args));
+  if (!r) co_return r.error();
+  emit_result out;
+  if (!r->is_array()) co_return out;  // 0: not the owner
+  out.ours = true;
+  for (const auto& id : r->elements) {
+    auto s = id.as_string();
+    if (!s) co_return errc::unexpected_reply;
+    out.ids.emplace_back(*s);
+  }
+  co_return out;
+}
+
+net::awaitable<result<heartbeat_result>> session_store::heartbeat(const std::string& token,
+                                                                  const std::string& entry_id) {
+  const auto& script = scripts::heartbeat();
+  std::vector<std::string> script_keys{keys::lease(token), keys::stop(token)};
+  std::vector<std::string> args{owner_, lease_ttl_ms_};
+  metrics_.redis_commands(2);
+  std::vector<redis::command> cmds{
+      script.evalsha(script_keys, args),
+      {"XCLAIM", std::string(keys::requests_stream), std::string(keys::workers_group), owner_, "0", entry_id,
+       "JUSTID"},
+  };
+  auto r = co_await redis_.exec_pipeline(std::move(cmds));
+  if (!r) {
+    metrics_.redis_error();
+    co_return r.error();
+  }
+  redis::value reply = std::move((*r)[0]);
+  if (reply.is_error() && reply.str.starts_with("NOSCRIPT")) {
+    auto again = co_await run(script, script_keys, args);
+    if (!again) co_return again.error();
+    reply = std::move(*again);
+  }
+  if (!reply.is_array() || reply.elements.size() != 2) co_return errc::unexpected_reply;
+  heartbeat_result out;
+  out.ours = reply.elements[0].as_integer().value_or(0) == 1;
+  out.stop = optional_string(reply.elements[1]);
+  co_return out;
+}
+
+net::awaitable<result<complete_status>> session_store::complete(const std::string& token, long long seq,
+                                                                const std::string& reply_to,
+                                                                const std::string& entry_json,
+                                                                const std::string& event_json) {
+  std::vector<std::string> script_keys{keys::lease(token),    keys::session(token), keys::history(token),
+                                       keys::events(token),   keys::attempts(token), keys::stop(token),
+                                       keys::dedupe(token)};
+  std::vector<std::string> args{owner_,     std::to_string(seq),         reply_to,       entry_json,
+                                event_json, retention_, keys::notify_channel(token), session_ttl_ms_};
+  auto r = co_await run(scripts::complete(), std::move(script_keys), std::move(args));
+  if (!r) co_return r.error();
+  auto v = r->as_integer();
+  if (!v) co_return errc::unexpected_reply;
+  switch (*v) {
+    case 1: co_return complete_status::stored;
+    case 0: co_return complete_status::not_next;
+    case -1: co_return complete_status::lease_lost;
+    case -2: co_return complete_status::session_gone;
+  }
+  co_return errc::unexpected_reply;
+}
+
+net::awaitable<result<int>> session_store::release(const std::string& token) {
+  std::vector<std::string> script_keys{keys::lease(token), keys::session(token)};
+  std::vector<std::string> args{owner_};
+  auto r = co_await run(scripts::release(), std::move(script_keys), std::move(args));
+  if (!r) co_return r.error();
+  auto v = r->as_integer();
+  if (!v) co_return errc::unexpected_reply;
+  co_return static_cast<int>(*v);
+}
+
+net::awaitable<result<bool>> session_store::drop_lease(const std::string& token) {
+  std::vector<std::string> script_keys{keys::lease(token)};
+  std::vector<std::string> args{owner_};
+  auto r = co_await run(scripts::drop_lease(), std::move(script_keys), std::move(args));
+  if (!r) co_return fail<bool>(r.error());
+  co_return r->as_integer().value_or(0) == 1;
+}
+
+net::awaitable<result<void>> session_store::record_error(const std::string& token, long long seq,
+                                                         const std::string& error) {
+  metrics_.redis_commands(1);
+  redis::command cmd{"HSET", keys::attempts(token), std::to_string(seq) + ":error", error};
+  auto r = co_await redis_.exec(std::move(cmd));
+  if (!r) {
+    metrics_.redis_error();
+    co_return r.error();
+  }
+  co_return result<void>{};
+}
+
+}  // namespace parley::worker

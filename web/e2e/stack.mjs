@@ -19,8 +19,8 @@ const POLL_MS = 100;
 
 export const binaries = {
   redis: process.env.REDIS_SERVER ?? "redis-server",
-  gateway: join(buildDir, "gateway", "parley-gateway"),
-  worker: join(buildDir, "worker", "parley-worker"),
+  gateway: resolve(repoRoot, process.env.PARLEY_GATEWAY_BIN ?? join(buildDir, "gateway", "parley-gateway")),
+  worker: resolve(repoRoot, process.env.PARLEY_WORKER_BIN ?? join(buildDir, "worker", "parley-worker")),
 };
 
 /**
@@ -32,7 +32,7 @@ export const commandLines = {
     "--save", "", "--appendonly", "no", "--daemonize", "no", "--logfile", ""],
   gateway: ({ port, redisUrl, sessionTtlSeconds, staticDir }) => [binaries.gateway, "--host", "127.0.0.1",
     "--port", String(port), "--redis-url", redisUrl, "--session-ttl", String(sessionTtlSeconds),
-    "--static-dir", staticDir],
+    "--static-dir", staticDir, "--threads", "1"],
   worker: ({ redisUrl, model, name, sessionTtlSeconds }) => [binaries.worker, "--redis-url", redisUrl, "--model", model,
     "--consumer", name, "--session-ttl", String(sessionTtlSeconds), "--metrics-port", "0", "--max-new-tokens", process.env.PARLEY_TEST_MAX_TOKENS ?? "200",
     "--threads", "1"],

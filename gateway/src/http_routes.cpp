@@ -211,11 +211,21 @@ net::awaitable<http::message_generator> handle_http(context& ctx, request req) {
     res = method == http::verb::get ? json_response(http::status::ok, json::object{{"status", "ok"}}, req.version(), req.keep_alive())
                                     : method_not_allowed(req, "GET");
   } else if (path == "/readyz") {
-    res = method == http::verb::get ? co_await get_ready(ctx, req) : method_not_allowed(req, "GET");
+    // GCC 12 mis-destroys temporaries of a co_await inside ?:, hence the if statements.
+    if (method == http::verb::get)
+      res = co_await get_ready(ctx, req);
+    else
+      res = method_not_allowed(req, "GET");
   } else if (path == "/token") {
-    res = method == http::verb::post ? co_await post_token(ctx, req, u) : method_not_allowed(req, "POST, OPTIONS");
+    if (method == http::verb::post)
+      res = co_await post_token(ctx, req, u);
+    else
+      res = method_not_allowed(req, "POST, OPTIONS");
   } else if (path == "/refresh_token") {
-    res = method == http::verb::get ? co_await get_refresh(ctx, req, u) : method_not_allowed(req, "GET, OPTIONS");
+    if (method == http::verb::get)
+      res = co_await get_refresh(ctx, req, u);
+    else
+      res = method_not_allowed(req, "GET, OPTIONS");
   } else {  // /chat without an upgrade
     res = method == http::verb::get
               ? error_response(http::status::upgrade_required, "Use a WebSocket to /chat?token=...", req.version(), req.keep_alive())

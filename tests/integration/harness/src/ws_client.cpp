@@ -121,7 +121,10 @@ bool ws_client::connect(const ws_connect_options& opts) {
         }
         lowest.expires_never();
         im->ws->read_message_max(64 * 1024 * 1024);
-        if (opts.read) net::co_spawn(im->ioc, im->reader(), net::detached);
+        if (opts.read) {
+          reading_ = true;
+          net::co_spawn(im->ioc, im->reader(), net::detached);
+        }
         done.set_value(true);
       },
       net::detached);
@@ -193,6 +196,13 @@ void ws_client::drop() {
     }
     return 0;
   });
+}
+
+void ws_client::start_reading() {
+  if (reading_) return;
+  reading_ = true;
+  auto* im = impl_.get();
+  net::co_spawn(im->ioc, im->reader(), net::detached);
 }
 
 std::optional<ws_event> ws_client::next(std::chrono::milliseconds timeout) {

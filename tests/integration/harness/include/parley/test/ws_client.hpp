@@ -57,6 +57,8 @@ class ws_client {
   void close(std::uint16_t code = 1000);
   // Drops the TCP connection without a close frame (a network cut).
   void drop();
+  // Starts the reader of a client connected with `read = false` (no effect otherwise).
+  void start_reading();
 
   // The next frame or close event; nullopt when nothing arrived within the timeout.
   std::optional<ws_event> next(std::chrono::milliseconds timeout);
@@ -74,6 +76,7 @@ class ws_client {
  private:
   struct impl;
   std::unique_ptr<impl> impl_;
+  bool reading_ = false;
   int handshake_status_ = 0;
   std::string handshake_body_;
 };

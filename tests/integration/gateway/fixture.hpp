@@ -1,0 +1,88 @@
+#pragma once
+// Shared setup for the gateway's integration tests: a private redis-server, the real gateway, and
+// helpers that act like a worker by writing events straight to Redis.
+#include <parley/test/harness.hpp>
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace gw_test {
+
+namespace pt = parley::test;
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+class GatewayTest : public ::testing::Test {
+ protected:
+  // Subclasses may add flags before calling start() (SetUp starts with none).
+  void start(std::vector<std::string> flags = {}, std::vector<std::string> redis_args = {}) {
+    redis_ = std::make_unique<pt::redis_server>(dir_.path(), std::move(redis_args));
+    gateway_ = std::make_unique<pt::gateway_process>(redis_->url(), dir_.path(), std::move(flags));
+  }
+  void TearDown() override {
+    if (HasFailure() && gateway_) std::cerr << "---- gateway log ----\n" << gateway_->log_text() << "\n";
+  }
+
+  std::uint16_t port() const { return gateway_->port(); }
+  pt::redis_server& redis() { return *redis_; }
+  pt::gateway_process& gateway() { return *gateway_; }
+
+  pt::http_result get(const std::string& target, std::vector<std::pair<std::string, std::string>> headers = {}) {
+    return pt::http_request({.port = port(), .method = "GET", .target = target, .headers = std::move(headers)});
+  }
+  pt::http_result post(const std::string& target, std::string body = {},
+                       std::vector<std::pair<std::string, std::string>> headers = {}) {
+    return pt::http_request(
+        {.port = port(), .method = "POST", .target = target, .body = std::move(body), .headers = std::move(headers)});
+  }
+  static json::object body_of(const pt::http_result& r) {
+    boost::system::error_code ec;
+    auto v = json::parse(r.body, ec);
+    if (ec || !v.is_object()) {
+      ADD_FAILURE() << "not a JSON object: " << r.body;
+      return {};
+    }
+    return v.as_object();
+  }
+
+  std::string new_session(const std::string& name = "Ada") {
+    auto r = post("/token?name=" + name);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return std::string(body_of(r)["token"].as_string());
+  }
+
+  // Connects and consumes the `ready` frame.
+  std::unique_ptr<pt::ws_client> connect(const std::string& token, const std::string& last_event_id = {}) {
+    auto ws = std::make_unique<pt::ws_client>();
+    std::string target = "/chat?token=" + token;
+    if (!last_event_id.empty()) target += "&last_event_id=" + last_event_id;
+    EXPECT_TRUE(ws->connect({.port = port(), .target = target})) << "handshake status " << ws->handshake_status();
+    auto ready = ws->read_json_type("ready", 5s);
+    EXPECT_EQ(ready["token"], token.c_str());
+    return ws;
+  }
+
+  // What a worker does for one event: XADD to the session's stream, then PUBLISH with the id.
+  std::string worker_event(const std::string& token, json::object event) {
+    const std::string key = "parley:{" + token + "}:events";
+    auto id = redis_->command_str({"XADD", key, "*", "e", json::serialize(event)});
+    event["id"] = id;
+    redis_->command({"PUBLISH", "parley:{" + token + "}:notify", json::serialize(event)});
+    return id;
+  }
+
+  long long history_length(const std::string& token) {
+    return std::stoll(redis_->command_str({"LLEN", "parley:{" + token + "}:history"}));
+  }
+  long long requests_length() { return std::stoll(redis_->command_str({"XLEN", "parley:requests"})); }
+
+  pt::temp_dir dir_;
+  std::unique_ptr<pt::redis_server> redis_;
+  std::unique_ptr<pt::gateway_process> gateway_;
+};
+
+}  // namespace gw_test

@@ -62,10 +62,15 @@ std::size_t common_prefix(const std::vector<llama_token>& a, const std::vector<l
   return static_cast<std::size_t>(ia - a.begin());
 }
 
-sampler_ptr make_sampler(const sampling_params& p) {
+sampler_ptr make_sampler(const sampling_params& p, const std::vector<llama_logit_bias>& bias,
+                         int n_vocab) {
   auto params = llama_sampler_chain_default_params();
   params.no_perf = true;
   sampler_ptr chain(llama_sampler_chain_init(params));
+  if (!bias.empty()) {
+    llama_sampler_chain_add(chain.get(), llama_sampler_init_logit_bias(
+                                             n_vocab, static_cast<int32_t>(bias.size()), bias.data()));
+  }
   const std::uint32_t seed = p.seed.value_or(LLAMA_DEFAULT_SEED);
   if (p.temperature <= 0.0f) {
     llama_sampler_chain_add(chain.get(), llama_sampler_init_greedy());
@@ -146,6 +151,12 @@ engine::engine(const llama_config& config, model_ptr model, context_ptr context)
       prompt_(model_.get(), config.chat_template),
       n_ctx_seq_(static_cast<int>(llama_n_ctx_seq(context_.get()))),
       batch_(config.n_batch) {
+  if (config_.ignore_eos) {
+    const int n_vocab = llama_vocab_n_tokens(vocab_);
+    for (llama_token t = 0; t < n_vocab; ++t) {
+      if (llama_vocab_is_eog(vocab_, t)) eog_bias_.push_back({t, -std::numeric_limits<float>::infinity()});
+    }
+  }
   slots_.resize(config_.n_parallel);
   for (int i = 0; i < config_.n_parallel; ++i) slots_[i].seq = i;
   thread_ = std::thread([this] { run(); });
@@ -309,7 +320,7 @@ void engine::start(slot& s, waiting_job& w) {
   s.first_token = true;
   s.next.reset();
   s.batch_index = -1;
-  s.sampler = make_sampler(sp);
+  s.sampler = make_sampler(sp, eog_bias_, llama_vocab_n_tokens(vocab_));
   std::vector<std::string> stops = prompt_.stop_strings();
   stops.insert(stops.end(), sp.stop.begin(), sp.stop.end());
   s.text.emplace(std::move(stops));

@@ -91,6 +91,7 @@ class engine {
   const llama_vocab* vocab_;
   prompt_builder prompt_;
   int n_ctx_seq_;
+  std::vector<llama_logit_bias> eog_bias_;  // bans end-of-generation tokens when ignore_eos
   batch_holder batch_;
   std::vector<slot> slots_;
   std::deque<waiting_job> waiting_;  // scheduler thread only, FIFO

@@ -41,6 +41,9 @@ struct llama_config {
   std::string chat_template;
   // Keep a session's KV cache after its turn and prefill only the new tokens next time.
   bool kv_reuse = true;
+  // Benchmarks only: never sample an end-of-generation token, so every reply is exactly
+  // max_new_tokens long (as llama-batched-bench decodes a fixed count).
+  bool ignore_eos = false;
 };
 
 // Adds the backend's flags to `app` in an option group "llama.cpp backend", bound to `config`

@@ -4,6 +4,9 @@
 BUILD_DIR ?= build/parley
 JOBS      ?= $(shell nproc)
 CTEST_ARGS ?=
+# ccache keys on paths relative to the checkout, so a fresh clone elsewhere (CI) reuses the cache.
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
 
 .PHONY: all deps llama build web test test-cpp test-web run bench clean
 

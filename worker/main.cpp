@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
   auto model = backends.create(cfg, why);
   if (!model) {
     spdlog::critical("{}", why);
-    return 1;
+    return 2;  // a configuration problem: scripts/run.sh does not restart the worker
   }
 
   net::io_context io(1);

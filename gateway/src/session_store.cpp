@@ -131,12 +131,14 @@ net::awaitable<result<event_page>> session_store::events_after(std::string token
   std::vector<redis::command> cmds{
       {"XINFO", "STREAM", key},
       {"XRANGE", key, "(" + after, "+", "COUNT", std::to_string(count)},
+      {"XRANGE", key, after, after},
   };
   auto r = co_await redis_.exec_pipeline(std::move(cmds));
   if (!r) co_return from_redis(r.error());
   event_page page;
   const auto& info = (*r)[0];
   const auto& range = (*r)[1];
+  const bool after_exists = (*r)[2].is_array() && !(*r)[2].elements.empty();
   if (info.is_error()) {
     // No stream: nothing happened in this session yet (or it was never created here).
     page.last_generated_id = "0-0";
@@ -145,12 +147,24 @@ net::awaitable<result<event_page>> session_store::events_after(std::string token
   }
   const auto from = protocol::stream_id::parse(after);
   const auto* last = field(info, "last-generated-id");
-  const auto* deleted = field(info, "max-deleted-entry-id");
   if (!from || !last) co_return errc::bad_reply;
   page.last_generated_id = str_of(*last);
+  const auto id_field = [&](std::string_view name) -> std::optional<protocol::stream_id> {
+    const auto* v = field(info, name);
+    return v ? protocol::stream_id::parse(str_of(*v)) : std::nullopt;
+  };
   const auto last_id = protocol::stream_id::parse(page.last_generated_id);
-  const auto deleted_id = deleted ? protocol::stream_id::parse(str_of(*deleted)) : std::nullopt;
-  if ((deleted_id && *deleted_id > *from) || (last_id && *from > *last_id)) {
+  const auto deleted_id = id_field("max-deleted-entry-id");  // XDEL
+  std::optional<protocol::stream_id> first_id;
+  if (const auto* first = field(info, "first-entry"); first && first->elements.size() == 2)
+    first_id = protocol::stream_id::parse(str_of(first->elements[0]));
+  const auto* added = field(info, "entries-added");
+  const auto* length = field(info, "length");
+  const bool trimmed = added && length && added->as_integer().value_or(0) > length->as_integer().value_or(0);
+  // Trimming removes the oldest entries. While `after` itself is still there, everything newer is
+  // too; once it is gone and older than the first entry left, events after it may be gone.
+  const bool head_lost = trimmed && !after_exists && first_id && *from < *first_id;
+  if ((deleted_id && *deleted_id > *from) || (last_id && *from > *last_id) || head_lost) {
     page.resync = true;
     co_return page;
   }

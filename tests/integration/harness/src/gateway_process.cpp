@@ -38,7 +38,8 @@ void gateway_process::start() {
   bool up = wait_until(
       [&] {
         if (!proc_.running()) return false;
-        auto r = http_request({.port = port_, .target = "/healthz", .timeout = std::chrono::milliseconds(500)});
+        // Ready means Redis answers too, so the first request of a test never races the connect.
+        auto r = http_request({.port = port_, .target = "/readyz", .timeout = std::chrono::milliseconds(500)});
         return r.ok && r.status == 200;
       },
       std::chrono::seconds(15));

@@ -1,6 +1,6 @@
 #pragma once
 // The real parley-gateway binary on a free port, started against a given Redis URL, waited for
-// until GET /healthz answers. Extra flags override the defaults (e.g. {"--session-ttl", "2"}).
+// until GET /readyz answers 200 (listening and connected to Redis). Extra flags override the defaults (e.g. {"--session-ttl", "2"}).
 #include <parley/test/process.hpp>
 
 #include <cstdint>

@@ -182,16 +182,27 @@ describe("web client end to end", { skip }, () => {
     const { ctx, page } = await newPage(browser);
     await page.goto(stack.url);
     await enterName(page, "Margaret");
-    await send(page, "Tell me a long story.");
-    const stop = page.getByRole("button", { name: "Stop generating" });
-    await stop.waitFor({ timeout: UI_TIMEOUT_MS });
-    // Stop as soon as the message is acknowledged: before or during generation, never after.
-    await page.waitForFunction(() => document.querySelector('[data-testid="user-message"]')?.getAttribute("data-status") === "sent", null, { timeout: UI_TIMEOUT_MS });
-    await stop.click();
+    // The tiny models answer in well under a second, faster than a click; hold the worker so
+    // the reply is still pending when Stop is pressed, then let it run into the stop.
+    stack.pauseWorker();
+    try {
+      await send(page, "Tell me a long story.");
+      const stop = page.getByRole("button", { name: "Stop generating" });
+      await stop.waitFor({ timeout: UI_TIMEOUT_MS });
+      await page.waitForFunction(() => document.querySelector('[data-testid="user-message"]')?.getAttribute("data-status") === "sent", null, { timeout: UI_TIMEOUT_MS });
+      await stop.click();
+      await page.waitForFunction(() => window.__parley.stopsSent() > 0, null, { timeout: UI_TIMEOUT_MS });
+    } finally {
+      stack.resumeWorker();
+    }
     assert.equal(await replyDone(page, 1), "stopped");
     assert.match(await botMessages(page).first().innerText(), /Stopped/);
     const [, bot] = await history(stack.url, await tokenOf(page));
     assert.equal(bot.stopped, true);
+    assert.equal(await composer(page).isDisabled(), false);
+    // The next message is answered normally.
+    await send(page, "Now a short one.");
+    assert.equal(await replyDone(page, 2), "done");
     await ctx.close();
   });
 
@@ -227,22 +238,22 @@ describe("web client end to end", { skip }, () => {
     await replyDone(page, 1);
     assert.equal(await userMessages(page).first().locator(".message__bubble").innerText(), "First line\nsecond line");
 
-    // Tab order from the top: skip link, New chat, ..., the message box.
-    await page.evaluate(() => document.activeElement?.blur());
+    // Tab goes round every control: skip link, New chat, the reply's Copy, the message box.
     const names = [];
-    for (let i = 0; i < 8; i++) {
+    for (let i = 0; i < 12; i++) {
       await page.keyboard.press("Tab");
       names.push(await page.evaluate(() => {
         const el = document.activeElement;
-        return el?.getAttribute("aria-label") || el?.getAttribute("placeholder") || el?.textContent?.trim() || el?.tagName;
+        if (!el || el === document.body) return "BODY";
+        return el.getAttribute("aria-label") || el.getAttribute("placeholder") || el.textContent?.trim() || el.tagName;
       }));
     }
-    assert.equal(names[0], "Skip to message box");
-    assert.ok(names.includes("New chat"), `New chat reachable by Tab: ${names}`);
-    assert.ok(names.includes("Message Parley"), `message box reachable by Tab: ${names}`);
+    for (const name of ["Skip to message box", "New chat", "Copy reply", "Message Parley"]) {
+      assert.ok(names.includes(name), `${name} reachable by Tab: ${names.join(" | ")}`);
+    }
+    assert.ok(names.indexOf("Skip to message box") < names.indexOf("New chat"), `skip link first: ${names.join(" | ")}`);
     // The skip link jumps to the message box.
-    await page.evaluate(() => document.activeElement?.blur());
-    await page.keyboard.press("Tab");
+    await page.getByText("Skip to message box").focus();
     await page.keyboard.press("Enter");
     assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("placeholder")), "Message Parley");
     // New chat by keyboard.

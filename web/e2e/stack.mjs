@@ -180,6 +180,9 @@ export async function startStack({ sessionTtlSeconds = 3600, tag = "stack" } = {
       model,
       gateway,
       worker,
+      /** Freezes the worker (SIGSTOP) so that messages wait in the queue, and lets it go on. */
+      pauseWorker: () => worker.child.kill("SIGSTOP"),
+      resumeWorker: () => worker.child.kill("SIGCONT"),
       /** Stops the gateway (SIGTERM: clients get close 1001) and starts it again on the same port. */
       async restartGateway(downMs = 0) {
         await gateway.stop();

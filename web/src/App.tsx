@@ -10,7 +10,7 @@ import { ChatHeader } from "./components/ChatHeader";
 import { MessageList } from "./components/MessageList";
 import { Composer } from "./components/Composer";
 import { NoticeBanner } from "./components/NoticeBanner";
-import { installTestHooks, recordEvent } from "./testHooks";
+import { installTestHooks, recordEvent, recordStop } from "./testHooks";
 
 /** The gateway's message limit (docs/protocol.md); longer text is refused before sending. */
 const MAX_MESSAGE_CHARS = 8000;
@@ -43,6 +43,7 @@ export function App() {
   const conn = useRef<ChatConnection | null>(null);
   const composer = useRef<HTMLTextAreaElement>(null);
   const announced = useRef<Set<string>>(new Set());
+  const stopAfterAck = useRef<Set<string>>(new Set());
 
   const connect = useCallback((snapshot: SessionSnapshot) => {
     conn.current?.close();
@@ -65,6 +66,10 @@ export function App() {
         const cut = recordEvent(event);
         dispatch({ type: "server", event, now: Date.now() });
         if (cut) c.simulateDrop();
+        if (event.kind === "ack" && event.clientId && stopAfterAck.current.delete(event.clientId)) {
+          c.stop(event.messageId);
+          recordStop();
+        }
         if (event.kind === "resync_required") {
           void refreshSession(baseUrl(), token).then((r) => {
             if (conn.current !== c) return;
@@ -167,7 +172,14 @@ export function App() {
 
   const stop = useCallback(() => {
     const id = activeReply(state);
-    if (id) conn.current?.stop(id);
+    if (id) {
+      conn.current?.stop(id);
+      recordStop();
+    } else {
+      // Not acknowledged yet, so its id is unknown: stop it as soon as the ack names it.
+      const pending = state.messages.find((m) => m.role === "user" && m.status === "sending");
+      if (pending?.clientId) stopAfterAck.current.add(pending.clientId);
+    }
     composer.current?.focus();
   }, [state]);
 

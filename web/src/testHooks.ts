@@ -9,6 +9,8 @@ export interface DeliveredEvent {
   eventId?: string;
   replyTo?: string;
   text?: string;
+  /** performance.now() at delivery. */
+  at: number;
 }
 
 export interface ParleyTestHooks {
@@ -19,6 +21,8 @@ export interface ParleyTestHooks {
   lastEventId: () => string | undefined;
   status: () => string;
   connects: () => number;
+  /** Stop frames handed to the transport. */
+  stopsSent: () => number;
 }
 
 declare global {
@@ -28,6 +32,11 @@ declare global {
 }
 
 let armed = false;
+let stops = 0;
+
+export function recordStop(): void {
+  stops += 1;
+}
 
 export function installTestHooks(conn: ChatConnection, connects: () => number): void {
   window.__parley = {
@@ -39,6 +48,7 @@ export function installTestHooks(conn: ChatConnection, connects: () => number): 
     lastEventId: () => conn.lastEventId,
     status: () => conn.status,
     connects,
+    stopsSent: () => stops,
   };
 }
 
@@ -46,7 +56,7 @@ export function installTestHooks(conn: ChatConnection, connects: () => number): 
 export function recordEvent(ev: ServerEvent): boolean {
   const hooks = window.__parley;
   if (!hooks) return false;
-  const e: DeliveredEvent = { kind: ev.kind };
+  const e: DeliveredEvent = { kind: ev.kind, at: Math.round(performance.now()) };
   if ("eventId" in ev) e.eventId = ev.eventId;
   if ("replyTo" in ev && ev.replyTo !== undefined) e.replyTo = ev.replyTo;
   if (ev.kind === "delta") e.text = ev.text;

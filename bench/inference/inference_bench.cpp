@@ -158,6 +158,8 @@ ttft_row run_conversation(const bench_options& o, bool reuse) {
   auto loaded = llama_backend::load(base_config(o, 1, reuse));
   if (!loaded) throw std::runtime_error("cannot load " + o.model);
   auto& b = **loaded;
+  // The first decode of a new context allocates its compute graph; keep that out of turn 1.
+  run_concurrently(b, {request("warmup", {{chat_turn::role::user, "hello"}}, 4)});
   ttft_row row;
   row.reuse = reuse;
   std::vector<chat_turn> history;

@@ -32,5 +32,5 @@ echo
 echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(date -u +%Y-%m-%d)."
 echo
 for model in "${list[@]}"; do
-  "$bench" --model "$model" --batched-bench "$bb" --threads "$threads"
+  "$bench" --model "$model" --batched-bench "$bb" --threads "$threads" --ctx-size 2048
 done

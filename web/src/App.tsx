@@ -217,7 +217,7 @@ export function App() {
       <a className="skip-link" href="#composer-input" onClick={(e) => { e.preventDefault(); composer.current?.focus(); }}>Skip to message box</a>
       <ChatHeader name={state.name} connection={state.connection} onNewChat={newChat} onReconnect={() => conn.current?.reconnectNow()} />
       <main className="chat">
-        <MessageList messages={state.messages} name={state.name} onRetry={retry} onSuggestion={send} />
+        <MessageList messages={state.messages} name={state.name} onRetry={retry} onSuggestion={send} disabled={state.expired} />
         <div className="chat__bottom">
           {state.notice && (
             <NoticeBanner notice={state.notice} onDismiss={() => dispatch({ type: "dismiss_notice" })} onNewChat={newChat} />

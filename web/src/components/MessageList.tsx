@@ -16,6 +16,8 @@ export function MessageList(props: {
   name: string;
   onRetry: (clientId: string) => void;
   onSuggestion: (text: string) => void;
+  /** Suggestions cannot be sent (the session expired). */
+  disabled?: boolean;
 }) {
   const scroller = useRef<HTMLDivElement>(null);
   const stick = useRef(true);
@@ -47,7 +49,7 @@ export function MessageList(props: {
             <ul className="empty__suggestions">
               {suggestions.map((s) => (
                 <li key={s}>
-                  <button type="button" className="suggestion" onClick={() => props.onSuggestion(s)}>{s}</button>
+                  <button type="button" className="suggestion" disabled={props.disabled} onClick={() => props.onSuggestion(s)}>{s}</button>
                 </li>
               ))}
             </ul>

@@ -42,6 +42,9 @@ struct bench_options {
   int gen_tokens = 128;
   int turns = 10;
   int reply_tokens = 32;
+  // Best of this many runs, for Parley and llama-batched-bench alike: the machine is shared,
+  // and the best run is the one least disturbed by others.
+  int repeat = 3;
   std::string command_line;
 };
 
@@ -136,13 +139,19 @@ std::vector<throughput_row> run_throughput(const bench_options& o) {
       reqs.push_back(request(fmt::format("tp-{}-{}", round, i),
                              {{chat_turn::role::user, words(o.prompt_words, i)}}, o.gen_tokens));
     }
-    auto [seconds, results] = run_concurrently(b, std::move(reqs));
-    throughput_row row{.sessions = n, .seconds = seconds};
-    for (const auto& r : results) {
-      row.generated += r.generated_tokens;
-      row.prompt_tokens = std::max(row.prompt_tokens, r.prompt_tokens);
+    throughput_row best{.sessions = n};
+    for (int rep = 0; rep < o.repeat; ++rep) {
+      std::vector<generation_request> run = reqs;
+      for (auto& r : run) r.session += fmt::format("-{}", rep);
+      auto [seconds, results] = run_concurrently(b, std::move(run));
+      throughput_row row{.sessions = n, .seconds = seconds};
+      for (const auto& r : results) {
+        row.generated += r.generated_tokens;
+        row.prompt_tokens = std::max(row.prompt_tokens, r.prompt_tokens);
+      }
+      if (best.seconds == 0 || row.generated / row.seconds > best.generated / best.seconds) best = row;
     }
-    rows.push_back(row);
+    rows.push_back(best);
   }
   return rows;
 }
@@ -207,7 +216,10 @@ std::map<int, reference_row> run_reference(const std::string& command) {
     const int pl = static_cast<int>(o.at("pl").to_number<double>());
     const double tg = o.at("tg").to_number<double>();
     const double t = o.at("t").to_number<double>();
-    rows[pl] = {.speed_gen = pl * tg / t, .speed_tg = o.at("speed_tg").to_number<double>()};
+    auto& row = rows[pl];
+    if (pl * tg / t > row.speed_gen) {
+      row = {.speed_gen = pl * tg / t, .speed_tg = o.at("speed_tg").to_number<double>()};
+    }
   }
   ::pclose(pipe);
   return rows;
@@ -227,6 +239,7 @@ int main(int argc, char** argv) {
   app.add_option("--gen-tokens", o.gen_tokens, "tokens generated per session (throughput)")->capture_default_str();
   app.add_option("--turns", o.turns, "conversation turns (TTFT)")->capture_default_str();
   app.add_option("--reply-tokens", o.reply_tokens, "tokens per reply (TTFT)")->capture_default_str();
+  app.add_option("--repeat", o.repeat, "runs of each measurement; the best is reported")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   for (int i = 0; i < argc; ++i) o.command_line += (i ? " " : "") + std::string(argv[i]);
   spdlog::set_level(spdlog::level::err);
@@ -238,7 +251,11 @@ int main(int argc, char** argv) {
     std::map<int, reference_row> ref;
     if (!o.batched_bench.empty()) {
       ref_cmd = reference_command(o, prompt_tokens);
-      ref = run_reference(ref_cmd);
+      for (int rep = 0; rep < o.repeat; ++rep) {
+        for (const auto& [pl, row] : run_reference(ref_cmd)) {
+          if (row.speed_gen > ref[pl].speed_gen) ref[pl] = row;
+        }
+      }
     }
     const auto with_reuse = run_conversation(o, true);
     const auto without_reuse = run_conversation(o, false);
@@ -257,7 +274,8 @@ int main(int argc, char** argv) {
       }
     }
     std::printf("\nBoth columns count generated tokens over the whole run (prefill of the prompt "
-                "included); the last column is llama-batched-bench's decode-only S_TG.\n\n");
+                "included), best of %d runs each; the last column is llama-batched-bench's "
+                "decode-only S_TG.\n\n", o.repeat);
     std::printf("#### Time to first token, one conversation of %d turns (%d-token replies)\n\n",
                 o.turns, o.reply_tokens);
     std::printf("| KV reuse | turn 1 TTFT ms | turn %d TTFT ms | turn %d prompt tokens | of which reused |\n",

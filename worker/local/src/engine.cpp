@@ -50,6 +50,7 @@ bool validate(const llama_config& c) {
   }
   if (c.n_batch < c.n_parallel) return bad("--batch-size must be at least --parallel");
   if (c.prefill_chunk < 1) return bad("--prefill-chunk must be at least 1");
+  if (c.trim_turns < 1) return bad("--trim-turns must be at least 1");
   if (c.threads < 0) return bad("--threads must not be negative");
   if (!c.chat_template.empty() && c.chat_template != "transcript") {
     return bad("--chat-template must be empty or 'transcript'");
@@ -239,7 +240,8 @@ void engine::admit() {
       const auto& req = w.j->request();
       const std::string_view system =
           req.system_prompt.empty() ? std::string_view(config_.system_prompt) : req.system_prompt;
-      auto built = prompt_.build(system, req.history, n_ctx_seq_ - config_.reply_budget);
+      auto built = prompt_.build(system, req.history, n_ctx_seq_ - config_.reply_budget,
+                                 config_.trim_turns);
       if (!built) {
         metrics_.waiting_requests.fetch_sub(1, std::memory_order_relaxed);
         metrics_.failed.fetch_add(1, std::memory_order_relaxed);

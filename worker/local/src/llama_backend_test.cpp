@@ -259,6 +259,32 @@ TEST(llama_backend, trims_a_long_history_to_the_context_budget) {
   EXPECT_LE(g.outcome->prompt_tokens, b->context_per_session() - config.reply_budget);
 }
 
+// Cache hits over a conversation that outgrows the prompt budget.
+int cached_over_long_conversation(int trim_turns) {
+  auto config = test::tiny_config();
+  config.trim_turns = trim_turns;
+  auto b = test::load_or_fail(config);
+  if (!b) return -1;
+  std::vector<chat_turn> history;
+  int cached = 0;
+  for (int turn = 0; turn < 16; ++turn) {
+    history.push_back(user("turn " + std::to_string(turn) + " tells a little more of the story"));
+    auto g = run_one(*b, make_request("long-chat", history, 16, turn));
+    if (!g.outcome) return -1;
+    cached += g.outcome->cached_tokens;
+    history.push_back(bot(g.outcome->text));
+  }
+  return cached;
+}
+
+TEST(llama_backend, block_trimming_keeps_reusing_the_cache_of_a_long_conversation) {
+  const int by_block = cached_over_long_conversation(4);
+  const int by_turn = cached_over_long_conversation(1);
+  ASSERT_GE(by_block, 0);
+  ASSERT_GE(by_turn, 0);
+  EXPECT_GT(by_block, by_turn);
+}
+
 TEST(llama_backend, errors_are_reported_not_thrown) {
   auto b = test::load_or_fail(test::tiny_config());
   ASSERT_TRUE(b);

@@ -28,6 +28,8 @@ void register_options(CLI::App& app, llama_config& c) {
   add(app, *g, "--threads", c.threads, "THREADS", "CPU threads for inference (0: all)");
   add(app, *g, "--system-prompt", c.system_prompt, "SYSTEM_PROMPT", "system prompt when the request has none");
   add(app, *g, "--reply-budget", c.reply_budget, "REPLY_BUDGET", "context tokens reserved for the reply");
+  add(app, *g, "--trim-turns", c.trim_turns, "TRIM_TURNS",
+      "trim a long history in blocks of this many user turns (keeps the KV cache reusable)");
   add(app, *g, "--chat-template", c.chat_template, "CHAT_TEMPLATE",
       "empty: the model's own template; 'transcript': Human:/Bot: form");
   add(app, *g, "--kv-reuse", c.kv_reuse, "KV_REUSE", "reuse a session's KV cache across turns");

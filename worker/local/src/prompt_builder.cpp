@@ -96,15 +96,18 @@ std::vector<llama_token> prompt_builder::tokenize(std::string_view text) const {
 
 boost::system::result<built_prompt> prompt_builder::build(std::string_view system,
                                                           std::span<const chat_turn> turns,
-                                                          int budget) const {
+                                                          int budget, int trim_step) const {
   if (turns.empty() || turns.back().speaker != chat_turn::role::user) {
     return llama_errc::empty_history;
   }
   // Candidate first turns: every user turn, oldest first. Fewer turns never need more tokens,
   // so the oldest candidate that fits is found by binary search.
   std::vector<std::size_t> starts;
+  const std::size_t step = static_cast<std::size_t>(std::max(trim_step, 1));
+  std::size_t user_turns = 0;
   for (std::size_t i = 0; i < turns.size(); ++i) {
-    if (turns[i].speaker == chat_turn::role::user) starts.push_back(i);
+    if (turns[i].speaker != chat_turn::role::user) continue;
+    if (user_turns++ % step == 0 || i + 1 == turns.size()) starts.push_back(i);
   }
   auto tokens_from = [&](std::size_t start) -> boost::system::result<std::vector<llama_token>> {
     auto text = render(system, turns.subspan(start));

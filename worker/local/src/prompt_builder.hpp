@@ -40,9 +40,13 @@ class prompt_builder {
   std::vector<llama_token> tokenize(std::string_view text) const;
 
   // The newest turns (starting at a user turn, ending with the last one) whose rendered prompt
-  // is at most `budget` tokens. Errors: empty_history, prompt_too_long, template_failed.
+  // is at most `budget` tokens. The first kept turn is the n-th user turn of the conversation
+  // with n a multiple of `trim_step` (or the last user turn): as the conversation grows, the
+  // kept prefix then stays the same for several turns, and so does the KV cache that holds it.
+  // Errors: empty_history, prompt_too_long, template_failed.
   boost::system::result<built_prompt> build(std::string_view system,
-                                            std::span<const chat_turn> turns, int budget) const;
+                                            std::span<const chat_turn> turns, int budget,
+                                            int trim_step = 1) const;
 
  private:
   std::string render_transcript(std::string_view system, std::span<const chat_turn> turns) const;

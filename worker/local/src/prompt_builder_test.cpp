@@ -112,6 +112,36 @@ TEST(prompt_builder, drops_the_oldest_turns_first_to_fit_the_budget) {
   EXPECT_GT(static_cast<int>(p.tokenize(*p.render("sys", one_more)).size()), budget);
 }
 
+TEST(prompt_builder, trims_in_blocks_of_user_turns_so_the_prefix_stays_stable) {
+  auto model = load_vocab(test::tiny_base_model);
+  ASSERT_TRUE(model);
+  prompt_builder p(model.get(), "");
+  std::vector<chat_turn> turns;
+  int budget = 0;
+  int changes_by_block = 0;
+  int changes_by_turn = 0;
+  std::size_t last_block = 0;
+  std::size_t last_turn = 0;
+  for (int i = 0; i < 40; ++i) {
+    turns.push_back(user("question " + std::to_string(i) + " about the weather"));
+    if (i == 8) budget = static_cast<int>(p.tokenize(*p.render("", turns)).size());
+    if (budget > 0) {
+      auto by_block = p.build("", turns, budget, 4);
+      auto by_turn = p.build("", turns, budget, 1);
+      ASSERT_TRUE(by_block && by_turn);
+      EXPECT_LE(static_cast<int>(by_block->tokens.size()), budget);
+      EXPECT_EQ(by_block->dropped_turns % 8, 0u) << "cut before every 4th user turn only";
+      EXPECT_GE(by_block->dropped_turns, by_turn->dropped_turns);
+      changes_by_block += by_block->dropped_turns != last_block;
+      changes_by_turn += by_turn->dropped_turns != last_turn;
+      last_block = by_block->dropped_turns;
+      last_turn = by_turn->dropped_turns;
+    }
+    turns.push_back(bot("answer " + std::to_string(i) + " it is sunny"));
+  }
+  EXPECT_GT(changes_by_turn, 2 * changes_by_block);
+}
+
 TEST(prompt_builder, never_drops_the_last_user_turn) {
   auto model = load_vocab(test::tiny_base_model);
   ASSERT_TRUE(model);

@@ -36,6 +36,10 @@ struct llama_config {
   // Tokens kept free for the reply: the prompt budget is n_ctx - reply_budget, filled with the
   // newest turns that fit.
   int reply_budget = 256;
+  // When the history must be trimmed, it is cut at every trim_turns-th user turn only, so the
+  // kept prefix (and its KV cache) stays the same for several turns instead of shifting, and
+  // being prefilled again, on every turn. 1: keep as many turns as fit.
+  int trim_turns = 4;
   // Empty: the model's own chat template when it has one, else the transcript form.
   // "transcript": always the seed's "Human: ...\nBot:" form.
   std::string chat_template;

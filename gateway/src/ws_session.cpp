@@ -21,6 +21,9 @@ constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 constexpr std::size_t replay_page = 256;
 // A read buffer that grew past this for one big frame is shrunk back, so idle sockets stay small.
 constexpr std::size_t idle_read_buffer = 4096;
+// Beast's write buffer serves masking and compression, which a server without permessage-deflate
+// never does; with auto-fragmenting off the default 4 KiB per socket would only be idle memory.
+constexpr std::size_t write_buffer_bytes = 256;
 }  // namespace
 
 ws_session::ws_session(beast::tcp_stream stream, context& ctx, session_snapshot session,
@@ -41,6 +44,8 @@ net::awaitable<void> ws_session::run(std::shared_ptr<ws_session> self, http::req
   beast::get_lowest_layer(ws).expires_never();
   ws.set_option(websocket::stream_base::timeout{cfg.ws_handshake_timeout, cfg.ws_idle_timeout, true});
   ws.read_message_max(cfg.max_frame_bytes);
+  ws.auto_fragment(false);
+  ws.write_buffer_bytes(write_buffer_bytes);
   ws.set_option(websocket::stream_base::decorator(
       [](websocket::response_type& res) { res.set(http::field::server, "parley-gateway"); }));
   auto [ec] = co_await ws.async_accept(req, use_tuple);

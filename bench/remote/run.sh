@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Remote backend benchmark: generated tokens/s through the whole of Parley with the openai
+# backend (WebSocket -> gateway -> Redis -> worker -> llama-server) next to llama-server driven
+# directly by a bare streaming client, same model, same concurrency, same run; the ratio is the
+# overhead Parley adds. Prints a markdown section (docs/bench/remote.md records one).
+# Usage: bench/remote/run.sh [BUILD_DIR]   (env: SESSIONS="1 2 4", ROUNDS=3, MAX_NEW_TOKENS=64, MODEL)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+build=$(realpath -m "${1:-${BUILD_DIR:-$root/build/parley}}")
+[[ "$build" = /* ]] || build=$root/$build
+sessions_list=${SESSIONS:-"1 2 4"}
+rounds=${ROUNDS:-3}
+max_new=${MAX_NEW_TOKENS:-64}
+
+"$root/scripts/build-llama.sh" llama-server >/dev/null
+[ -f "$build/CMakeCache.txt" ] || cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build" -j"$(nproc)" --target parley-bench-remote parley-gateway parley-worker parley_tiny_models >/dev/null
+
+model=${MODEL:-$build/models/tiny-chat.gguf}
+max_sessions=0
+for s in $sessions_list; do [ "$s" -gt "$max_sessions" ] && max_sessions=$s; done
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_http() {
+  for _ in $(seq 1 600); do
+    curl -fsS "http://127.0.0.1:$1$2" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "service on port $1 did not come up" >&2
+  return 1
+}
+
+redis_port=$(free_port)
+redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" >"$work/redis.log" 2>&1 &
+pids+=($!)
+llama_port=$(free_port)
+llama_cmd=("$root/build/llama-build/bin/llama-server" -m "$model" --host 127.0.0.1 --port "$llama_port"
+           -np "$max_sessions" -c $((2048 * max_sessions)) -t "$(nproc)" --metrics --no-warmup)
+"${llama_cmd[@]}" >"$work/llama.log" 2>&1 &
+pids+=($!)
+gw_port=$(free_port)
+(cd "$work" && exec "$build/gateway/parley-gateway" --host 127.0.0.1 --log-level warn --redis-url "redis://127.0.0.1:$redis_port" --port "$gw_port" \
+  >"$work/gateway.log" 2>&1) &
+pids+=($!)
+wait_http "$llama_port" /health
+wait_http "$gw_port" /readyz
+worker_cmd=("$build/worker/parley-worker" --redis-url "redis://127.0.0.1:$redis_port" --backend openai
+            --openai-base-url "http://127.0.0.1:$llama_port" --max-concurrent-turns "$max_sessions"
+            --openai-max-in-flight "$max_sessions" --max-new-tokens "$max_new" --metrics-port 0 --log-level warn)
+(cd "$work" && exec "${worker_cmd[@]}" >"$work/worker.log" 2>&1) &
+pids+=($!)
+sleep 1
+
+bench=$build/bench/remote/parley-bench-remote
+field() { python3 -c "import json,sys; print(json.loads(sys.stdin.read())['$1'])"; }
+
+echo "### Remote backend (Parley with MODEL_BACKEND=openai vs llama-server directly)"
+echo
+echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(date -u +%Y-%m-%d)."
+echo "Model: $(basename "$model"); $rounds messages per session; replies up to $max_new tokens; tokens counted by llama-server (/metrics)."
+echo
+echo '```'
+echo "${llama_cmd[*]}"
+echo "${worker_cmd[*]}"
+echo "$bench --llama-url http://127.0.0.1:$llama_port --direct --sessions N --rounds $rounds --max-new-tokens $max_new"
+echo "$bench --llama-url http://127.0.0.1:$llama_port --gateway-port $gw_port --sessions N --rounds $rounds"
+echo '```'
+echo
+echo "| sessions | direct tokens/s | through Parley tokens/s | ratio |"
+echo "|---:|---:|---:|---:|"
+for s in $sessions_list; do
+  d=$("$bench" --llama-url "http://127.0.0.1:$llama_port" --direct --sessions "$s" --rounds "$rounds" --max-new-tokens "$max_new")
+  p=$("$bench" --llama-url "http://127.0.0.1:$llama_port" --gateway-port "$gw_port" --sessions "$s" --rounds "$rounds")
+  dt=$(echo "$d" | field tokens_per_s)
+  pt=$(echo "$p" | field tokens_per_s)
+  printf '| %s | %.1f | %.1f | %.2f |\n' "$s" "$dt" "$pt" "$(python3 -c "print($pt/$dt)")"
+done

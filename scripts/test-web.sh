@@ -14,6 +14,8 @@ npx tsc --noEmit -p tsconfig.json
 npx vitest run
 [ "${E2E:-1}" = "0" ] && exit 0
 "$root/scripts/build-web.sh"
+# `make test BUILD_DIR=...` passes its build folder down; PARLEY_BUILD_DIR wins when set.
+export PARLEY_BUILD_DIR="${PARLEY_BUILD_DIR:-${BUILD_DIR:-build/parley}}"
 export PARLEY_E2E_REQUIRED=$([ "${E2E:-1}" = "required" ] || [ "${CI:-}" = "true" ] && echo 1 || echo 0)
 mkdir -p "$root/test-artifacts/e2e"
 node --test --test-concurrency=1 --test-reporter=spec e2e/chat.test.mjs

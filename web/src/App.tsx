@@ -43,7 +43,6 @@ export function App() {
   const conn = useRef<ChatConnection | null>(null);
   const composer = useRef<HTMLTextAreaElement>(null);
   const announced = useRef<Set<string>>(new Set());
-  const stopAfterAck = useRef<Set<string>>(new Set());
 
   const connect = useCallback((snapshot: SessionSnapshot) => {
     conn.current?.close();
@@ -66,10 +65,6 @@ export function App() {
         const cut = recordEvent(event);
         dispatch({ type: "server", event, now: Date.now() });
         if (cut) c.simulateDrop();
-        if (event.kind === "ack" && event.clientId && stopAfterAck.current.delete(event.clientId)) {
-          c.stop(event.messageId);
-          recordStop();
-        }
         if (event.kind === "resync_required") {
           void refreshSession(baseUrl(), token).then((r) => {
             if (conn.current !== c) return;
@@ -176,9 +171,11 @@ export function App() {
       conn.current?.stop(id);
       recordStop();
     } else {
-      // Not acknowledged yet, so its id is unknown: stop it as soon as the ack names it.
       const pending = state.messages.find((m) => m.role === "user" && m.status === "sending");
-      if (pending?.clientId) stopAfterAck.current.add(pending.clientId);
+      if (pending?.clientId) {
+        conn.current?.stopUnacknowledged(pending.clientId);
+        recordStop();
+      }
     }
     composer.current?.focus();
   }, [state]);

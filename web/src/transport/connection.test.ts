@@ -275,4 +275,16 @@ describe("ChatConnection", () => {
     h.fireTimer();
     expect(h.sockets).toHaveLength(2);
   });
+
+  it("stops a message's reply as soon as its ack tells the id", () => {
+    h.last().accept();
+    h.conn.send("long story", "c1");
+    h.conn.stopUnacknowledged("c1");
+    h.conn.stopUnacknowledged("unknown");
+    expect(h.last().sent).toEqual([{ type: "message", text: "long story", client_id: "c1" }]);
+    h.last().push({ type: "ack", id: "u7", seq: 1, duplicate: false, client_id: "c1" });
+    expect(h.last().sent.at(-1)).toEqual({ type: "stop", message_id: "u7" });
+    h.last().push({ type: "ack", id: "u7", seq: 1, duplicate: true, client_id: "c1" });
+    expect(h.last().sent).toHaveLength(2);
+  });
 });

@@ -82,6 +82,8 @@ export class ChatConnection {
   /** Messages sent but not yet acknowledged, by client id, in send order. */
   private readonly outbox = new Map<string, string>();
   private readonly pendingStops = new Set<string>();
+  /** Messages to stop as soon as their ack tells their id, by client id. */
+  private readonly stopOnAck = new Set<string>();
 
   constructor(opts: ConnectionOptions) {
     this.opts = opts;
@@ -115,6 +117,14 @@ export class ChatConnection {
   stop(messageId: string): void {
     if (this.isOpen()) this.socket!.send(clientFrames.stop(messageId));
     else this.pendingStops.add(messageId);
+  }
+
+  /**
+   * Asks to stop the reply to a message not acknowledged yet (its id is unknown): the stop is
+   * sent as soon as the ack names the message.
+   */
+  stopUnacknowledged(clientId: string): void {
+    if (this.outbox.has(clientId)) this.stopOnAck.add(clientId);
   }
 
   /** Forgets a queued message (the server refused it; the user may send it again). */
@@ -297,14 +307,20 @@ export class ChatConnection {
     if (ev.kind === "ignored") return;
     // Connected without a position: continue from where the stream stood when we joined.
     if (ev.kind === "ready" && this.lastEventId_ === undefined) this.lastEventId_ = ev.lastEventId;
-    if (ev.kind === "ack" && ev.clientId !== undefined) this.outbox.delete(ev.clientId);
+    if (ev.kind === "ack" && ev.clientId !== undefined) {
+      this.outbox.delete(ev.clientId);
+      if (this.stopOnAck.delete(ev.clientId)) this.stop(ev.messageId);
+    }
     if (ev.kind === "error") {
       if (ev.code === "session_expired") {
         this.expire();
         return;
       }
       // A refused message is not stored; the owner decides whether to offer it again.
-      if (ev.clientId !== undefined) this.outbox.delete(ev.clientId);
+      if (ev.clientId !== undefined) {
+        this.outbox.delete(ev.clientId);
+        this.stopOnAck.delete(ev.clientId);
+      }
     }
     if (ev.kind === "resync_required") {
       this.pausedForResync = true;

@@ -206,8 +206,16 @@ void engine::run() {
       for (auto& j : incoming_) waiting_.push_back({std::move(j), {}});
       incoming_.clear();
     }
-    admit();
-    step();
+    try {
+      admit();
+      step();
+    } catch (const std::exception& e) {
+      // Out of memory or a llama.cpp exception: fail what is running, keep serving.
+      spdlog::error("llama: scheduler step failed: {}", e.what());
+      for (auto& s : slots_) {
+        if (s.active) fail(s, llama_errc::decode_failed);
+      }
+    }
   }
 
   std::vector<std::shared_ptr<job>> left;

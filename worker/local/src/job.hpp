@@ -1,13 +1,17 @@
 #pragma once
-// One generation request in flight: created by generate() on the caller's executor, handed to
-// the scheduler thread, and the only state the two share. The scheduler appends reply text and
-// finally the outcome under `mutex_`; each change sends a wake-up on a one-slot concurrent
-// channel (a failed try_send means a wake-up is already pending, which is enough because the
-// reader always takes everything accumulated), so the scheduler never blocks on a slow reader
-// and pieces arriving between two wake-ups are coalesced into one delta.
+// One generation request in flight: created by generate(), handed to the scheduler thread, and
+// the only state the two share. The scheduler appends reply text and finally the outcome under
+// `mutex_`; each change sends a wake-up on the reader's one-slot concurrent channel (a failed
+// try_send means a wake-up is already pending, which is enough because the reader always takes
+// everything accumulated), so the scheduler never blocks on a slow reader and pieces arriving
+// between two wake-ups are coalesced into one delta.
+//
+// The channel lives in the reader's coroutine frame, not here: the scheduler may hold the job
+// after the reader is gone (and its io_context with the channel's service). The reader detaches
+// the channel before destroying it, and the scheduler touches it only under `mutex_` while it is
+// attached.
 #include <parley/worker/backend.hpp>
 
-#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>
@@ -28,8 +32,17 @@ class job {
   using wakeup_channel =
       net::experimental::concurrent_channel<void(boost::system::error_code)>;
 
-  job(net::any_io_executor ex, generation_request request)
-      : request_(std::move(request)), wakeup_(std::move(ex), 1) {}
+  explicit job(generation_request request) : request_(std::move(request)) {}
+
+  // Reader: where wake-ups go until detach().
+  void attach(wakeup_channel* channel) {
+    std::lock_guard lock(mutex_);
+    wakeup_ = channel;
+  }
+  void detach() {
+    std::lock_guard lock(mutex_);
+    wakeup_ = nullptr;
+  }
 
   // Scheduler thread only, after submission.
   generation_request& request() noexcept { return request_; }
@@ -43,20 +56,16 @@ class job {
   // Scheduler thread: more reply text.
   void publish(std::string_view text) {
     if (text.empty()) return;
-    {
-      std::lock_guard lock(mutex_);
-      pending_.append(text);
-    }
+    std::lock_guard lock(mutex_);
+    pending_.append(text);
     signal();
   }
 
   // Scheduler thread: the final outcome; nothing is published after it.
   void complete(boost::system::result<generation_result> outcome) {
-    {
-      std::lock_guard lock(mutex_);
-      outcome_ = std::move(outcome);
-      done_ = true;
-    }
+    std::lock_guard lock(mutex_);
+    outcome_ = std::move(outcome);
+    done_ = true;
     signal();
   }
 
@@ -77,16 +86,17 @@ class job {
     return std::move(outcome_);
   }
 
-  wakeup_channel& wakeup() noexcept { return wakeup_; }
-
  private:
-  void signal() { wakeup_.try_send(boost::system::error_code{}); }
+  // With mutex_ held.
+  void signal() {
+    if (wakeup_ != nullptr) wakeup_->try_send(boost::system::error_code{});
+  }
 
   generation_request request_;
   std::chrono::steady_clock::time_point submitted_;
   std::atomic<bool> cancelled_{false};
-  wakeup_channel wakeup_;
   std::mutex mutex_;
+  wakeup_channel* wakeup_ = nullptr;  // guarded by mutex_
   std::string pending_;
   bool done_ = false;
   boost::system::result<generation_result> outcome_;

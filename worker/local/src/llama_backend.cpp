@@ -31,16 +31,20 @@ void llama_backend::write_metrics(std::string& out) const { engine_->metrics().w
 
 net::awaitable<boost::system::result<generation_result>> llama_backend::generate(
     generation_request req, delta_handler on_delta, std::stop_token stop) {
-  auto j = std::make_shared<job>(co_await net::this_coro::executor, std::move(req));
+  // Declared before the guard: the guard detaches the channel before it is destroyed.
+  job::wakeup_channel wakeup(co_await net::this_coro::executor, 1);
+  auto j = std::make_shared<job>(std::move(req));
+  j->attach(&wakeup);
   engine* e = engine_.get();
   e->submit(j);
 
-  // If this frame is destroyed before the outcome arrived (its io_context shut down), the
-  // generation must still end and free its slot.
-  struct abandon_guard {
+  // Also if this frame is destroyed before the outcome arrived (its io_context shut down): the
+  // generation must then still end and free its slot.
+  struct detach_guard {
     std::shared_ptr<job> j;
     engine* e;
-    ~abandon_guard() {
+    ~detach_guard() {
+      j->detach();
       if (!j->done()) {
         j->cancel();
         e->wake();
@@ -53,7 +57,7 @@ net::awaitable<boost::system::result<generation_result>> llama_backend::generate
   });
 
   for (;;) {
-    auto [ec] = co_await j->wakeup().async_receive(net::as_tuple(net::use_awaitable));
+    auto [ec] = co_await wakeup.async_receive(net::as_tuple(net::use_awaitable));
     if (ec) co_return ec;
     auto [text, done] = j->take();
     if (!text.empty() && on_delta) on_delta(text);

@@ -31,11 +31,37 @@ export function launchBrowser() {
 export async function newPage(browser, { viewport = viewports.desktop, colorScheme = "light", context } = {}) {
   const ctx = context ?? (await browser.newContext({ viewport, colorScheme, reducedMotion: "reduce" }));
   const page = await ctx.newPage();
+  track(page);
+  ctx.on("page", track);
   page.on("pageerror", (e) => console.error(`[page error] ${e.message}`));
   page.on("console", (m) => {
     if (m.type() === "error" || m.type() === "warning") console.error(`[console.${m.type()}] ${m.text()}`);
   });
   return { ctx, page };
+}
+
+const openPages = new Set();
+function track(page) {
+  openPages.add(page);
+  page.on("close", () => openPages.delete(page));
+}
+
+/** Wraps a test body: on failure every open page is saved under failures/ before rethrowing. */
+export function keepEvidence(name, body) {
+  return async (...args) => {
+    try {
+      await body(...args);
+    } catch (e) {
+      const dir = join(artifactsDir, "failures");
+      mkdirSync(dir, { recursive: true });
+      let i = 0;
+      for (const page of openPages) {
+        const file = join(dir, `${name.replace(/[^a-z0-9]+/gi, "-")}-${i++}.png`);
+        await page.screenshot({ path: file }).catch(() => {});
+      }
+      throw e;
+    }
+  };
 }
 
 /** Saves a screenshot under test-artifacts/e2e/screenshots. */

@@ -3,7 +3,7 @@
 // scripts/test-web.sh (node --test); screenshots land in test-artifacts/e2e/screenshots.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { launchBrowser, newPage, screenshot, viewports } from "./browser.mjs";
+import { keepEvidence, launchBrowser, newPage, screenshot, viewports } from "./browser.mjs";
 import { missingPrerequisites, startStack } from "./stack.mjs";
 
 /** Longest a reply may take on the tiny test models, generously. */
@@ -87,7 +87,7 @@ describe("web client end to end", { skip }, () => {
     await stack?.stop();
   });
 
-  it("asks a first-time visitor for a name and starts a session", async () => {
+  it("asks a first-time visitor for a name and starts a session", keepEvidence("asks a first-time visitor for a name and starts a session", async () => {
     const { ctx, page } = await newPage(browser);
     await page.goto(stack.url);
     const start = page.getByRole("button", { name: "Start chatting" });
@@ -98,9 +98,9 @@ describe("web client end to end", { skip }, () => {
     await page.getByRole("heading", { name: "Hi Ada, how can I help?" }).waitFor();
     assert.equal(await page.getByTestId("connection-status").getAttribute("data-status"), "open");
     await ctx.close();
-  });
+  }));
 
-  it("refuses an invalid name with the server's clear message", async () => {
+  it("refuses an invalid name with the server's clear message", keepEvidence("refuses an invalid name with the server's clear message", async () => {
     const { ctx, page } = await newPage(browser);
     await page.goto(stack.url);
     await page.getByLabel("Your name").fill("\u0007bell");
@@ -109,9 +109,9 @@ describe("web client end to end", { skip }, () => {
     assert.match(await page.getByRole("alert").innerText(), /valid name/i);
     assert.equal(await tokenOf(page), null);
     await ctx.close();
-  });
+  }));
 
-  it("streams a reply, restores the conversation on reload, and shows it in a second tab", async () => {
+  it("streams a reply, restores the conversation on reload, and shows it in a second tab", keepEvidence("streams a reply, restores the conversation on reload, and shows it in a second tab", async () => {
     const { ctx, page } = await newPage(browser);
     await page.goto(stack.url);
     await enterName(page, "Grace");
@@ -144,9 +144,9 @@ describe("web client end to end", { skip }, () => {
     assert.equal(await userMessages(second).count(), 2, "the other tab shows the new message");
     assert.equal(await botMessages(second).nth(1).getAttribute("data-status"), "done");
     await ctx.close();
-  });
+  }));
 
-  it("resumes after the socket is cut mid-reply, with the text complete exactly once", async () => {
+  it("resumes after the socket is cut mid-reply, with the text complete exactly once", keepEvidence("resumes after the socket is cut mid-reply, with the text complete exactly once", async () => {
     const { ctx, page } = await newPage(browser);
     await page.goto(stack.url);
     await enterName(page, "Linus");
@@ -160,9 +160,9 @@ describe("web client end to end", { skip }, () => {
     const shown = await botMessages(page).first().getByTestId("bot-text").innerText();
     assert.ok(shown.replace(/\s+/g, " ").trim().length > 0);
     await ctx.close();
-  });
+  }));
 
-  it("rides out a gateway restart and keeps chatting", async () => {
+  it("rides out a gateway restart and keeps chatting", keepEvidence("rides out a gateway restart and keeps chatting", async () => {
     const { ctx, page } = await newPage(browser);
     await page.goto(stack.url);
     await enterName(page, "Barbara");
@@ -176,9 +176,9 @@ describe("web client end to end", { skip }, () => {
     await send(page, "Are you still there?");
     assert.equal(await replyDone(page, 2), "done");
     await ctx.close();
-  });
+  }));
 
-  it("stops a reply on request and keeps what was written", async () => {
+  it("stops a reply on request and keeps what was written", keepEvidence("stops a reply on request and keeps what was written", async () => {
     const { ctx, page } = await newPage(browser);
     await page.goto(stack.url);
     await enterName(page, "Margaret");
@@ -204,9 +204,9 @@ describe("web client end to end", { skip }, () => {
     await send(page, "Now a short one.");
     assert.equal(await replyDone(page, 2), "done");
     await ctx.close();
-  });
+  }));
 
-  it("starts a new chat with an empty conversation", async () => {
+  it("starts a new chat with an empty conversation", keepEvidence("starts a new chat with an empty conversation", async () => {
     const { ctx, page } = await newPage(browser);
     await page.goto(stack.url);
     await enterName(page, "Edsger");
@@ -220,12 +220,14 @@ describe("web client end to end", { skip }, () => {
     assert.equal(await userMessages(page).count(), 0);
     assert.equal(await (await history(stack.url, first)).length, 2, "the old chat is kept on the server");
     await ctx.close();
-  });
+  }));
 
-  it("can be used with the keyboard alone", async () => {
+  it("can be used with the keyboard alone", keepEvidence("can be used with the keyboard alone", async () => {
     const { ctx, page } = await newPage(browser);
     await page.goto(stack.url);
     // The name field has focus on arrival.
+    await page.getByLabel("Your name").waitFor({ timeout: UI_TIMEOUT_MS });
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("name")), "name");
     await page.keyboard.type("Alan");
     await page.keyboard.press("Enter");
     await composer(page).waitFor({ timeout: UI_TIMEOUT_MS });
@@ -262,9 +264,9 @@ describe("web client end to end", { skip }, () => {
     await page.getByRole("heading", { name: "Hi Alan, how can I help?" }).waitFor({ timeout: UI_TIMEOUT_MS });
     assert.equal(await page.getByTestId("live-region").getAttribute("aria-live"), "polite");
     await ctx.close();
-  });
+  }));
 
-  it("saves screenshots at desktop and phone width, light and dark", async () => {
+  it("saves screenshots at desktop and phone width, light and dark", keepEvidence("saves screenshots at desktop and phone width, light and dark", async () => {
     for (const [size, viewport] of Object.entries(viewports)) {
       for (const colorScheme of ["light", "dark"]) {
         const { ctx, page } = await newPage(browser, { viewport, colorScheme });
@@ -280,7 +282,7 @@ describe("web client end to end", { skip }, () => {
         await ctx.close();
       }
     }
-  });
+  }));
 });
 
 describe("an expired session", { skip }, () => {
@@ -299,7 +301,7 @@ describe("an expired session", { skip }, () => {
 
   const waitExpiry = () => new Promise((r) => setTimeout(r, (SHORT_TTL_S + 1.5) * 1000));
 
-  it("offers a new chat when the session expires while the page is open", async () => {
+  it("offers a new chat when the session expires while the page is open", keepEvidence("offers a new chat when the session expires while the page is open", async () => {
     const { ctx, page } = await newPage(browser);
     await page.goto(stack.url);
     await enterName(page, "Hedy");
@@ -318,9 +320,9 @@ describe("an expired session", { skip }, () => {
     await send(page, "Hello again");
     assert.equal(await replyDone(page, 1), "done");
     await ctx.close();
-  });
+  }));
 
-  it("asks for a name again when a stored session has expired", async () => {
+  it("asks for a name again when a stored session has expired", keepEvidence("asks for a name again when a stored session has expired", async () => {
     const { ctx, page } = await newPage(browser);
     await page.goto(stack.url);
     await enterName(page, "Frances");
@@ -332,5 +334,5 @@ describe("an expired session", { skip }, () => {
     assert.match(await again.getByRole("status").innerText(), /expired/i);
     assert.equal(await again.evaluate(() => localStorage.getItem("parley.session")), null);
     await ctx.close();
-  });
+  }));
 });

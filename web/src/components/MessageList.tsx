@@ -1,4 +1,4 @@
-import { useEffect, useLayoutEffect, useRef } from "react";
+import { useEffect, useLayoutEffect, useRef, useState } from "react";
 import type { ChatMessage } from "../store/chat";
 import { Message } from "./Message";
 
@@ -21,12 +21,14 @@ export function MessageList(props: {
 }) {
   const scroller = useRef<HTMLDivElement>(null);
   const stick = useRef(true);
+  const [awayFromEnd, setAwayFromEnd] = useState(false);
 
   useEffect(() => {
     const el = scroller.current;
     if (!el) return;
     const onScroll = () => {
       stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < STICK_THRESHOLD_PX;
+      setAwayFromEnd(!stick.current);
     };
     el.addEventListener("scroll", onScroll, { passive: true });
     return () => el.removeEventListener("scroll", onScroll);
@@ -40,24 +42,39 @@ export function MessageList(props: {
     if (el && stick.current) el.scrollTop = el.scrollHeight;
   }, [props.messages]);
 
+  const toEnd = () => {
+    const el = scroller.current;
+    if (!el) return;
+    stick.current = true;
+    setAwayFromEnd(false);
+    el.scrollTop = el.scrollHeight;
+  };
+
   return (
-    <div className="messages" ref={scroller} tabIndex={-1}>
-      <div className="messages__inner" role="log" aria-label="Conversation" aria-live="off">
-        {props.messages.length === 0 ? (
-          <div className="empty">
-            <h1 className="empty__title">{props.name ? `Hi ${props.name}, how can I help?` : "How can I help?"}</h1>
-            <ul className="empty__suggestions">
-              {suggestions.map((s) => (
-                <li key={s}>
-                  <button type="button" className="suggestion" disabled={props.disabled} onClick={() => props.onSuggestion(s)}>{s}</button>
-                </li>
-              ))}
-            </ul>
-          </div>
-        ) : (
-          props.messages.map((m) => <Message key={m.key} message={m} onRetry={props.onRetry} />)
-        )}
+    <div className="messages-wrap">
+      <div className="messages" ref={scroller} tabIndex={-1}>
+        <div className="messages__inner" role="log" aria-label="Conversation" aria-live="off">
+          {props.messages.length === 0 ? (
+            <div className="empty">
+              <h1 className="empty__title">{props.name ? `Hi ${props.name}, how can I help?` : "How can I help?"}</h1>
+              <ul className="empty__suggestions">
+                {suggestions.map((s) => (
+                  <li key={s}>
+                    <button type="button" className="suggestion" disabled={props.disabled} onClick={() => props.onSuggestion(s)}>{s}</button>
+                  </li>
+                ))}
+              </ul>
+            </div>
+          ) : (
+            props.messages.map((m) => <Message key={m.key} message={m} onRetry={props.onRetry} />)
+          )}
+        </div>
       </div>
+      {awayFromEnd && props.messages.length > 0 && (
+        <button type="button" className="to-end" onClick={toEnd} aria-label="Jump to the latest message">
+          <svg aria-hidden="true" viewBox="0 0 24 24" width="18" height="18"><path d="M12 5v14M5 12l7 7 7-7" stroke="currentColor" strokeWidth="2" strokeLinecap="round" strokeLinejoin="round" fill="none" /></svg>
+        </button>
+      )}
     </div>
   );
 }

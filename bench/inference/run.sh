@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Inference benchmark: llama_backend next to llama-batched-bench on the same model files and
 # thread count, in one run. Prints a markdown section (docs/bench/inference.md records one).
-# Usage: bench/inference/run.sh [BUILD_DIR]   (env: THREADS, default nproc)
+# Usage: bench/inference/run.sh [BUILD_DIR]   (default $BUILD_DIR, else build/parley;
+# env THREADS, default nproc: on a busy shared machine THREADS=1 gives steadier numbers)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-build=$(realpath -m "${1:-$root/build/parley}")
+build_arg=${1:-${BUILD_DIR:-build/parley}}
+case $build_arg in /*) ;; *) build_arg=$root/$build_arg ;; esac
+build=$(realpath -m "$build_arg")
 threads=${THREADS:-$(nproc)}
 
 "$root/scripts/build-llama.sh" llama-batched-bench >/dev/null

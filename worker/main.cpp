@@ -79,7 +79,8 @@ int main(int argc, char** argv) {
         spdlog::critical("worker failed: {}", e.what());
       }
     }
-    signals.cancel();
+    // Idle keep-alive scrapes of /metrics must not hold the exit back.
+    io.stop();
   });
   io.run();
   return status;

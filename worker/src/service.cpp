@@ -82,10 +82,11 @@ net::awaitable<void> service::run() {
   }
 
   auto tuple = net::as_tuple(net::use_awaitable);
-  while (!stopping_) {
+  for (int tries = 1; !stopping_; ++tries) {
     auto group = co_await queue_.ensure_group();
     if (group) break;
-    spdlog::warn("creating consumer group {}: {}; retrying", keys::workers_group, group.error().message());
+    // The first try usually races the initial connect: only report a failure that persists.
+    if (tries > 1) spdlog::warn("creating consumer group {}: {}; retrying", keys::workers_group, group.error().message());
     claim_timer_.expires_after(cfg_.redis_retry);
     co_await claim_timer_.async_wait(tuple);
   }

@@ -235,15 +235,16 @@ void engine::run() {
 }
 
 void engine::admit() {
+  // A request stopped while queued ends now, wherever it is in the queue.
+  std::erase_if(waiting_, [this](const waiting_job& w) {
+    if (!w.j->cancelled()) return false;
+    metrics_.waiting_requests.fetch_sub(1, std::memory_order_relaxed);
+    metrics_.finished_cancelled.fetch_add(1, std::memory_order_relaxed);
+    w.j->complete(generation_result{.text = {}, .reason = finish_reason::cancelled});
+    return true;
+  });
   while (!waiting_.empty()) {
     auto& w = waiting_.front();
-    if (w.j->cancelled()) {
-      metrics_.waiting_requests.fetch_sub(1, std::memory_order_relaxed);
-      metrics_.finished_cancelled.fetch_add(1, std::memory_order_relaxed);
-      w.j->complete(generation_result{.text = {}, .reason = finish_reason::cancelled});
-      waiting_.pop_front();
-      continue;
-    }
     if (w.prompt.empty()) {
       const auto& req = w.j->request();
       const std::string_view system =

@@ -207,6 +207,51 @@ TEST(llama_backend, stop_before_start_returns_cancelled_with_no_text) {
   EXPECT_LE(g.outcome->generated_tokens, 1);
 }
 
+// Generates into `out`, then records whether `other` had finished by then.
+boost::asio::awaitable<void> generate_observing(backend& b, generation_request req,
+                                                std::stop_token stop,
+                                                std::optional<generation_result>& out,
+                                                const std::optional<generation_result>& other,
+                                                bool& other_done) {
+  auto r = co_await b.generate(std::move(req), {}, std::move(stop));
+  if (r) out = *r;
+  other_done = other.has_value();
+}
+
+TEST(llama_backend, a_queued_request_stops_at_once_while_every_slot_is_busy) {
+  auto config = test::tiny_config();
+  config.n_parallel = 1;
+  auto b = test::load_or_fail(config);
+  ASSERT_TRUE(b);
+  boost::asio::io_context io;
+  std::optional<generation_result> running;
+  std::optional<generation_result> queued;
+  bool running_done_when_queued_ended = true;
+  std::stop_source stop_queued;
+  int deltas = 0;
+  auto long_req = make_request("busy", {user("keep going")}, 200);
+  long_req.sampling.temperature = 0.0f;
+  delta_handler on_delta = [&](std::string_view) {
+    if (++deltas == 1) {
+      boost::asio::co_spawn(io,
+                            generate_observing(*b, make_request("waiting", {user("me too")}, 8),
+                                               stop_queued.get_token(), queued, running,
+                                               running_done_when_queued_ended),
+                            boost::asio::detached);
+    } else if (deltas == 2) {
+      stop_queued.request_stop();
+    }
+  };
+  boost::asio::co_spawn(io, generate_into(*b, std::move(long_req), running, on_delta),
+                        boost::asio::detached);
+  io.run_for(test::test_deadline);
+  ASSERT_TRUE(running && queued);
+  if (running->generated_tokens < 100) GTEST_SKIP() << "the running reply ended early";
+  EXPECT_EQ(queued->reason, finish_reason::cancelled);
+  EXPECT_EQ(queued->generated_tokens, 0);
+  EXPECT_FALSE(running_done_when_queued_ended);
+}
+
 TEST(llama_backend, max_new_tokens_ends_with_length) {
   auto b = test::load_or_fail(test::tiny_config());
   ASSERT_TRUE(b);

@@ -252,6 +252,27 @@ TEST(llama_backend, a_queued_request_stops_at_once_while_every_slot_is_busy) {
   EXPECT_FALSE(running_done_when_queued_ended);
 }
 
+TEST(llama_backend, destroying_the_backend_fails_a_running_request_with_shutting_down) {
+  auto b = test::load_or_fail(test::tiny_config());
+  ASSERT_TRUE(b);
+  boost::asio::io_context io;
+  std::optional<boost::system::result<generation_result>> outcome;
+  auto req = make_request("doomed", {user("talk")}, 200);
+  req.sampling.temperature = 0.0f;
+  auto* raw = b.get();
+  delta_handler on_delta = [&](std::string_view) { b.reset(); };
+  boost::asio::co_spawn(
+      io,
+      [&, req = std::move(req)]() mutable -> boost::asio::awaitable<void> {
+        outcome = co_await raw->generate(std::move(req), on_delta, {});
+      },
+      boost::asio::detached);
+  io.run_for(test::test_deadline);
+  ASSERT_TRUE(outcome.has_value());
+  ASSERT_FALSE(*outcome);
+  EXPECT_EQ(outcome->error(), make_error_code(llama_errc::shutting_down));
+}
+
 TEST(llama_backend, max_new_tokens_ends_with_length) {
   auto b = test::load_or_fail(test::tiny_config());
   ASSERT_TRUE(b);

@@ -34,6 +34,9 @@ async function send(page, text) {
   await composer(page).press("Enter");
 }
 
+/** The stack of the running suite, to name a crashed process when a wait times out. */
+let running = null;
+
 /** Waits until the n-th (1-based) bot reply is final and returns its status. */
 async function replyDone(page, n) {
   await page.waitForFunction(
@@ -44,7 +47,10 @@ async function replyDone(page, n) {
     },
     n,
     { timeout: REPLY_TIMEOUT_MS },
-  );
+  ).catch((e) => {
+    const dead = running?.health();
+    throw dead ? new Error(`reply ${n} never finished: ${dead}`) : e;
+  });
   return botMessages(page).nth(n - 1).getAttribute("data-status");
 }
 
@@ -78,7 +84,7 @@ describe("web client end to end", { skip }, () => {
   let browser;
 
   before(async () => {
-    stack = await startStack({ tag: "main" });
+    stack = running = await startStack({ tag: "main" });
     browser = await launchBrowser();
   });
 
@@ -290,7 +296,7 @@ describe("an expired session", { skip }, () => {
   let browser;
 
   before(async () => {
-    stack = await startStack({ sessionTtlSeconds: SHORT_TTL_S, tag: "short-ttl" });
+    stack = running = await startStack({ sessionTtlSeconds: SHORT_TTL_S, tag: "short-ttl" });
     browser = await launchBrowser();
   });
 

@@ -99,6 +99,19 @@ async function httpOk(url) {
   return r.ok;
 }
 
+/** Every child still running, so that an interrupted run (Ctrl-C, a CI timeout) leaves none. */
+const live = new Set();
+function killAll() {
+  for (const child of live) child.kill("SIGKILL");
+}
+process.on("exit", killAll);
+for (const sig of ["SIGINT", "SIGTERM"]) {
+  process.once(sig, () => {
+    killAll();
+    process.exit(130);
+  });
+}
+
 class Proc {
   constructor(name, argv, { cwd, env = {} }) {
     this.name = name;
@@ -112,6 +125,7 @@ class Proc {
   }
 
   start() {
+    this.expectRunning = true;
     this.starts += 1;
     const log = createWriteStream(this.logPath, { flags: this.starts === 1 ? "w" : "a" });
     log.write(`$ ${this.argv.join(" ")}\n`);
@@ -122,7 +136,9 @@ class Proc {
     });
     this.child.stdout.pipe(log, { end: false });
     this.child.stderr.pipe(log, { end: false });
-    this.exited = new Promise((res) => this.child.on("exit", (code, signal) => { log.end(); res(code ?? signal); }));
+    const child = this.child;
+    live.add(child);
+    this.exited = new Promise((res) => child.on("exit", (code, signal) => { live.delete(child); log.end(); res(code ?? signal); }));
     this.child.on("error", (e) => log.write(`spawn error: ${e.message}\n`));
   }
 
@@ -131,6 +147,7 @@ class Proc {
   }
 
   async stop(signal = "SIGTERM") {
+    this.expectRunning = false;
     if (this.exitCode !== null) return;
     this.child.kill(signal);
     const timedOut = await Promise.race([this.exited.then(() => false), sleep(STOP_TIMEOUT_MS).then(() => true)]);
@@ -177,6 +194,9 @@ export async function startStack({ sessionTtlSeconds = 3600, tag = "stack" } = {
     return {
       url,
       redisUrl,
+      /** "" while every process runs, else which ones exited and where their logs are. */
+      health: () => procs.filter((p) => p.exitCode !== null && p.expectRunning)
+        .map((p) => `${p.name} exited with ${p.exitCode} (see ${p.logPath})`).join("; "),
       model,
       gateway,
       worker,

@@ -35,7 +35,7 @@ export const commandLines = {
     "--static-dir", staticDir, "--threads", "1"],
   worker: ({ redisUrl, model, name, sessionTtlSeconds }) => [binaries.worker, "--redis-url", redisUrl, "--model", model,
     "--consumer", name, "--session-ttl", String(sessionTtlSeconds), "--metrics-port", "0", "--max-new-tokens", process.env.PARLEY_TEST_MAX_TOKENS ?? "200",
-    "--threads", "1"],
+    "--threads", process.env.PARLEY_TEST_THREADS ?? "1"],
 };
 
 /** The model: PARLEY_TEST_MODEL, else stories260K from ../shared, else the generated tiny model. */

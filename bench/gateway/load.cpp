@@ -86,6 +86,7 @@ struct stats {
   std::atomic<long long> failed{0};
   std::atomic<long long> open{0};
   std::atomic<long long> refused{0};
+  std::atomic<long long> late{0};  // acks of messages still in flight at the deadline
 };
 
 net::awaitable<bool> connect(beast::tcp_stream& s, const options& o) {
@@ -196,7 +197,10 @@ net::awaitable<void> chatter(const options& o, stats& st, std::string token, net
       auto frame = json::parse(beast::buffers_to_string(buf.data())).as_object();
       buf.consume(buf.size());
       if (frame["type"] == "ack") {
-        if (clock_type::now() < deadline) ++st.ok;
+        if (clock_type::now() < deadline)
+          ++st.ok;
+        else
+          ++st.late;
         break;
       }
       if (frame["type"] == "error") {
@@ -277,6 +281,7 @@ int main(int argc, char** argv) {
     if (o.redis_port) out["commandstats"] = command_calls(redis_admin(o, {"INFO", "commandstats"}));
     out["sessions"] = o.sessions;
     out["acked"] = st.ok.load();
+    out["acked_late"] = st.late.load();
     out["errors"] = st.failed.load() + st.refused.load();
     out["per_second"] = st.ok / secs;
   } else {

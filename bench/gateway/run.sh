@@ -67,7 +67,7 @@ msg_rate=$(echo "$msg_out" | json_field per_second)
 acked=$(echo "$msg_out" | json_field acked)
 read -r per_msg_total per_msg_roundtrips < <(echo "$msg_out" | python3 -c "
 import json, sys
-o = json.loads(sys.stdin.read()); c = o['commandstats']; n = max(1, o['acked'])
+o = json.loads(sys.stdin.read()); c = o['commandstats']; n = max(1, o['acked'] + o['acked_late'])
 # Round trips: one EVALSHA (the accept script) and one XADD to parley:requests per message; the
 # script's own XADD is counted under xadd too, hence xadd - evalsha for the top-level ones.
 top = c.get('evalsha', 0) + (c.get('xadd', 0) - c.get('evalsha', 0))

@@ -57,36 +57,41 @@ net::awaitable<void> ws_session::run(std::shared_ptr<ws_session> self, http::req
     co_await ws.async_close(websocket::close_reason(static_cast<websocket::close_code>(close_code::going_away), "server shutting down"), use_tuple);
     co_return;
   }
+  // The upgrade request is not needed any more; its headers would stay in this frame for the
+  // whole life of the socket.
+  req = {};
   spdlog::debug("websocket open for session {}", self->session_.token);
   self->ctx_.hub.add(self->session_.token, self);
   net::co_spawn(ws.get_executor(), self->writer(self), net::detached);
-
-  // Subscribe before reading the stream, so nothing published in between is lost; events that
-  // arrive meanwhile are held and forwarded after the backlog, newer ids only.
-  ++self->syncing_;
-  co_await self->ctx_.hub.wait_subscribed();
-  if (!self->resume_requested_) {
-    auto snap = co_await self->ctx_.store.load(self->session_.token, false);
-    if (snap) {
-      if (auto id = protocol::stream_id::parse(snap->last_event_id)) self->last_sent_ = *id;
-    } else if (snap.error() == errc::session_not_found) {
-      self->enqueue(protocol::error_frame(api_errc::session_expired));
-      self->close_with(close_code::session_expired, "session expired");
-    }
-  }
-  self->enqueue(protocol::ready_frame(self->session_.token, self->session_.name, self->session_.session_start,
-                                      self->last_sent_.str()));
-  --self->syncing_;
-  if (self->resume_requested_)
-    co_await self->sync(self);
-  else
-    self->flush_held();
-
+  co_await self->start(self);
   co_await self->reader();
   self->ctx_.hub.remove(self->session_.token, self.get());
   self->done_ = true;
   self->wake_.cancel();
   spdlog::debug("websocket closed for session {}", self->session_.token);
+}
+
+// Kept out of run() so that its locals are freed once the socket is in its steady state.
+net::awaitable<void> ws_session::start(std::shared_ptr<ws_session> self) {
+  // Subscribe before reading the stream, so nothing published in between is lost; events that
+  // arrive meanwhile are held and forwarded after the backlog, newer ids only.
+  ++syncing_;
+  co_await ctx_.hub.wait_subscribed();
+  if (!resume_requested_) {
+    auto snap = co_await ctx_.store.load(session_.token, false);
+    if (snap) {
+      if (auto id = protocol::stream_id::parse(snap->last_event_id)) last_sent_ = *id;
+    } else if (snap.error() == errc::session_not_found) {
+      enqueue(protocol::error_frame(api_errc::session_expired));
+      close_with(close_code::session_expired, "session expired");
+    }
+  }
+  enqueue(protocol::ready_frame(session_.token, session_.name, session_.session_start, last_sent_.str()));
+  --syncing_;
+  if (resume_requested_)
+    co_await sync(self);
+  else
+    flush_held();
 }
 
 net::awaitable<void> ws_session::reader() {

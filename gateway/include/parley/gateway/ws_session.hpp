@@ -17,7 +17,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
-#include <deque>
+#include <list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -53,6 +53,7 @@ class ws_session : public event_sink, public std::enable_shared_from_this<ws_ses
 
  private:
   using frame_ptr = std::shared_ptr<const std::string>;
+  net::awaitable<void> start(std::shared_ptr<ws_session> self);
   net::awaitable<void> reader();
   net::awaitable<void> writer(std::shared_ptr<ws_session> self);
   net::awaitable<void> sync(std::shared_ptr<ws_session> self);
@@ -71,7 +72,8 @@ class ws_session : public event_sink, public std::enable_shared_from_this<ws_ses
   protocol::stream_id last_sent_;
   bool resume_requested_;
 
-  std::deque<frame_ptr> queue_;
+  // A list allocates nothing while empty, which is what an idle socket's queue is.
+  std::list<frame_ptr> queue_;
   std::size_t queued_bytes_ = 0;
   net::steady_timer wake_;
   bool done_ = false;  // reader finished or connection condemned: writer exits

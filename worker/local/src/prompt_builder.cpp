@@ -35,13 +35,10 @@ prompt_builder::prompt_builder(const llama_model* model, std::string_view templa
   if (template_.empty()) stops_.emplace_back(transcript_user);
 }
 
-std::string prompt_builder::render_transcript(std::string_view system,
-                                              std::span<const chat_turn> turns) const {
+// The seed's form exactly: a base model has no notion of a system prompt, and an instruction
+// line in front of "Human:" would only be continued as text.
+std::string prompt_builder::render_transcript(std::span<const chat_turn> turns) const {
   std::string out;
-  if (!system.empty()) {
-    out.append(system);
-    out.push_back('\n');
-  }
   for (const auto& t : turns) {
     out.append(t.speaker == chat_turn::role::user ? transcript_user : transcript_bot);
     out.push_back(' ');
@@ -54,7 +51,7 @@ std::string prompt_builder::render_transcript(std::string_view system,
 
 boost::system::result<std::string> prompt_builder::render(std::string_view system,
                                                           std::span<const chat_turn> turns) const {
-  if (template_.empty()) return render_transcript(system, turns);
+  if (template_.empty()) return render_transcript(turns);
   const std::string system_text(system);
   std::vector<llama_chat_message> messages;
   messages.reserve(turns.size() + 1);

@@ -1,8 +1,9 @@
 #pragma once
 // Turns a conversation into prompt tokens: the model's own chat template when it has one that
-// llama.cpp can apply, else the seed's transcript form ("Human: ...\nBot: ...\n" ending in
-// "Bot:", with "Human:" as a stop string). Short-term memory is a token budget: the newest turns
-// that fit are kept, the oldest dropped first, never the last user turn. Thread-safety: const
+// llama.cpp can apply (with the system prompt), else the seed's transcript form
+// ("Human: ...\nBot: ...\n" ending in "Bot:", with "Human:" as a stop string; no system
+// prompt). Short-term memory is a token budget: the newest turns that fit are kept, the oldest
+// dropped first, never the last user turn. Thread-safety: const
 // methods may run concurrently (llama.cpp's tokenizer is thread-safe); used by the scheduler.
 #include <parley/worker/backend.hpp>
 
@@ -49,7 +50,7 @@ class prompt_builder {
                                             int trim_step = 1) const;
 
  private:
-  std::string render_transcript(std::string_view system, std::span<const chat_turn> turns) const;
+  std::string render_transcript(std::span<const chat_turn> turns) const;
 
   const llama_model* model_;
   const llama_vocab* vocab_;

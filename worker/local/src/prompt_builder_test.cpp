@@ -49,7 +49,8 @@ TEST(prompt_builder, uses_the_transcript_form_without_a_template) {
   const std::vector<chat_turn> turns{user("Hello Bot"), bot("Hello!"), user("Tell me a story")};
   auto text = p.render("You are kind.", turns);
   ASSERT_TRUE(text);
-  EXPECT_EQ(*text, "You are kind.\nHuman: Hello Bot\nBot: Hello!\nHuman: Tell me a story\nBot:");
+  EXPECT_EQ(*text, "Human: Hello Bot\nBot: Hello!\nHuman: Tell me a story\nBot:")
+      << "a base model gets no system prompt";
   auto bare = p.render("", std::vector<chat_turn>{user("x")});
   ASSERT_TRUE(bare);
   EXPECT_EQ(*bare, "Human: x\nBot:");

@@ -31,7 +31,7 @@ struct llama_config {
   // Defaults for requests; a request's own sampling_params override them field by field only
   // where the delivery logic sets them.
   sampling_params sampling;
-  // Used when a request carries no system prompt of its own.
+  // Used when a request carries no system prompt of its own; chat-template models only.
   std::string system_prompt = "You are a helpful assistant.";
   // Tokens kept free for the reply: the prompt budget is n_ctx - reply_budget, filled with the
   // newest turns that fit.

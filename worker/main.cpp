@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
     return 2;  // a configuration problem: scripts/run.sh does not restart the worker
   }
 
-  net::io_context io(1);
+  net::io_context io;
   service worker(io, cfg, *redis, *model);
   net::signal_set signals(io, SIGINT, SIGTERM);
   int signals_seen = 0;

@@ -25,7 +25,7 @@ void register_options(CLI::App& app, llama_config& c) {
   add(app, *g, "--parallel", c.n_parallel, "PARALLEL", "sequences decoded together / sessions kept cached");
   add(app, *g, "--batch-size", c.n_batch, "BATCH_SIZE", "tokens per decode call");
   add(app, *g, "--prefill-chunk", c.prefill_chunk, "PREFILL_CHUNK", "prompt tokens of one request per decode call");
-  add(app, *g, "--threads", c.threads, "THREADS", "CPU threads for inference (0: all)");
+  add(app, *g, "--threads", c.threads, "MODEL_THREADS", "CPU threads for inference (0: all)");
   add(app, *g, "--system-prompt", c.system_prompt, "SYSTEM_PROMPT", "system prompt when the request has none");
   add(app, *g, "--reply-budget", c.reply_budget, "REPLY_BUDGET", "context tokens reserved for the reply");
   add(app, *g, "--trim-turns", c.trim_turns, "TRIM_TURNS",

@@ -2,6 +2,7 @@
 # is missing first (Debian packages, pinned npm packages, llama.cpp from its npm bundle), so a
 # fresh Debian 12 machine needs nothing else, and a second call skips what is done.
 BUILD_DIR ?= build/parley
+export BUILD_DIR
 JOBS      ?= $(shell nproc)
 CTEST_ARGS ?=
 # ccache keys on paths relative to the checkout, so a fresh clone elsewhere (CI) reuses the cache.

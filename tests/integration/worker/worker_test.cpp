@@ -276,8 +276,11 @@ TEST_F(worker_e2e, the_second_turn_prefills_only_new_tokens) {
   const double cached = worker.metric("parley_llama_cache_hit_tokens_total");
   const double prefilled_second = worker.metric("parley_llama_prompt_tokens_total") - prefilled_first;
   EXPECT_GT(cached, 0) << worker.metrics();
-  // The second prompt repeats the whole first turn; only the new part is prefilled.
-  EXPECT_LT(prefilled_second, prefilled_first + cached) << worker.metrics();
+  // The second prompt starts with the whole first prompt, which stays cached (the last prompt
+  // token may be decoded again for its logits). Within the first reply, reuse lasts as far as
+  // re-tokenizing the reply text gives back the sampled tokens, which a model may not do.
+  EXPECT_GE(cached, prefilled_first - 1) << worker.metrics();
+  EXPECT_GT(prefilled_second, 0) << worker.metrics();
 }
 
 TEST_F(worker_e2e, a_full_queue_answers_busy) {

@@ -36,8 +36,8 @@ class openai_system : public ::testing::Test {
     workers_.emplace_back(pt::process_options{
         .argv = {PARLEY_WORKER_BIN, "--redis-url", redis_->url(), "--backend", "openai", "--openai-base-url",
                  llama_->base_url(), "--consumer", name, "--metrics-port", "0", "--max-new-tokens",
-                 std::to_string(max_new_tokens), "--flush-tokens", "1", "--lease-ttl", "2000",
-                 "--heartbeat-interval", "500", "--claim-interval", "500", "--claim-min-idle", "3000",
+                 std::to_string(max_new_tokens), "--flush-tokens", "1", "--lease-ttl", "1s",
+                 "--heartbeat-interval", "200ms", "--claim-interval", "200ms", "--claim-min-idle", "1500ms",
                  "--openai-read-timeout", "30"},
         .unset_env = {"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"},
         .log_path = dir_.path() / ("worker-" + name + ".log"),
@@ -117,28 +117,45 @@ TEST_F(openai_system, stop_ends_the_reply_and_keeps_the_partial_text) {
 }
 
 TEST_F(openai_system, killed_worker_mid_reply_is_taken_over_and_the_reply_completes_once) {
-  start_worker("w1", 1500);
+  // Long enough to be cut mid-reply; llama-server's output parser rejects some very long
+  // random-weight replies of the tiny model, so not longer.
+  start_worker("w1", 300);
+  start_worker("w2", 300);
   auto token = new_session();
   auto ws = connect(token);
-  ASSERT_TRUE(ws->send_text("Hello Bot"));
-  const std::string id(ws->read_json_type("ack", 10s)["id"].as_string());
-  ws->read_json_type("delta", 60s);
-  workers_[0].signal(SIGKILL);
-  workers_[0].wait_exit(5s);
-  start_worker("w2", 1500);
-  std::vector<json::object> skipped;
-  ws->read_json_type("reply_discard", 60s, &skipped);
-  std::string streamed;
-  while (true) {
-    auto f = ws->read_json(120s);
-    if (f["type"] == "delta") streamed += f["text"].as_string();
-    if (f["type"] == "reply_end") break;
-    ASSERT_NE(f["type"], "error") << json::serialize(f);
+  bool killed_mid_reply = false;
+  for (int round = 0; round < 3 && !killed_mid_reply; ++round) {
+    ASSERT_TRUE(ws->send_text("Once upon a time"));
+    const std::string id(ws->read_json_type("ack", 10s)["id"].as_string());
+    std::vector<json::object> frames;
+    frames.push_back(ws->read_json_type("delta", 60s, &frames));
+    const auto holder = redis_->command_str({"GET", "parley:{" + token + "}:lease"});
+    if (holder.empty()) {
+      ws->read_json_type("reply_end", 120s);
+      continue;  // the reply finished before the kill: try again
+    }
+    auto& victim = holder.starts_with("w1") ? workers_[0] : workers_[1];
+    victim.signal(SIGKILL);
+    victim.wait_exit(5s);
+    killed_mid_reply = true;
+    ws->read_json_type("reply_end", 120s, &frames);
+    bool discarded = false;
+    std::string text;
+    for (auto& f : frames) {
+      if (f["type"] == "reply_discard") {
+        discarded = true;
+        text.clear();
+      }
+      if (f["type"] == "delta") text += f["text"].as_string();
+      ASSERT_NE(f["type"], "error") << json::serialize(f);
+    }
+    EXPECT_TRUE(discarded) << "no reply_discard after the takeover";
+    EXPECT_FALSE(text.empty());
+    auto h = history(token);
+    ASSERT_EQ(h.size(), 2u * (round + 1)) << "exactly one bot reply per message";
+    EXPECT_EQ(h.back().as_object()["msg"].as_string(), text);
   }
-  EXPECT_FALSE(streamed.empty());
-  auto h = history(token);
-  ASSERT_EQ(h.size(), 2u) << "exactly one bot reply";
-  EXPECT_EQ(h[1].as_object()["msg"].as_string(), streamed);
+  EXPECT_TRUE(killed_mid_reply) << "every reply ended before the worker could be killed";
 }
 
 }  // namespace

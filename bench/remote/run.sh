@@ -43,7 +43,7 @@ redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --d
 pids+=($!)
 llama_port=$(free_port)
 llama_cmd=("$root/build/llama-build/bin/llama-server" -m "$model" --host 127.0.0.1 --port "$llama_port"
-           -np "$max_sessions" -c $((2048 * max_sessions)) -t "$(nproc)" --metrics --no-warmup)
+           -np "$max_sessions" -c $((2048 * max_sessions)) -t "$(nproc)" --metrics --no-warmup --no-jinja)
 "${llama_cmd[@]}" >"$work/llama.log" 2>&1 &
 pids+=($!)
 gw_port=$(free_port)

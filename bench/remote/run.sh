@@ -3,7 +3,10 @@
 # backend (WebSocket -> gateway -> Redis -> worker -> llama-server) next to llama-server driven
 # directly by a bare streaming client, same model, same concurrency, same run; the ratio is the
 # overhead Parley adds. Prints a markdown section (docs/bench/remote.md records one).
-# Usage: bench/remote/run.sh [BUILD_DIR]   (env: SESSIONS="1 2 4", ROUNDS=3, MAX_NEW_TOKENS=64, MODEL)
+# Each cell is measured REPEATS times, direct and Parley alternating, so slow drifts of a shared
+# machine hit both modes alike; the table gives medians and the spread of the per-pair ratios.
+# Usage: bench/remote/run.sh [BUILD_DIR]
+#   (env: SESSIONS="1 2 4", ROUNDS=3, MAX_NEW_TOKENS=64, REPEATS=3, MODEL)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(realpath -m "${1:-${BUILD_DIR:-$root/build/parley}}")
@@ -11,12 +14,13 @@ build=$(realpath -m "${1:-${BUILD_DIR:-$root/build/parley}}")
 sessions_list=${SESSIONS:-"1 2 4"}
 rounds=${ROUNDS:-3}
 max_new=${MAX_NEW_TOKENS:-64}
+repeats=${REPEATS:-3}
 
 "$root/scripts/build-llama.sh" llama-server >/dev/null
 [ -f "$build/CMakeCache.txt" ] || cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j"$(nproc)" --target parley-bench-remote parley-gateway parley-worker parley_tiny_models >/dev/null
 
-model=${MODEL:-$build/models/tiny-chat.gguf}
+model=${MODEL:-$build/models/tiny-chat-text.gguf}
 max_sessions=0
 for s in $sessions_list; do [ "$s" -gt "$max_sessions" ] && max_sessions=$s; done
 work=$(mktemp -d)
@@ -43,7 +47,7 @@ redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --d
 pids+=($!)
 llama_port=$(free_port)
 llama_cmd=("$root/build/llama-build/bin/llama-server" -m "$model" --host 127.0.0.1 --port "$llama_port"
-           -np "$max_sessions" -c $((2048 * max_sessions)) -t "$(nproc)" --metrics --no-warmup --no-jinja)
+           -np "$max_sessions" -c $((2048 * max_sessions)) -t "$(nproc)" --metrics --no-warmup)
 "${llama_cmd[@]}" >"$work/llama.log" 2>&1 &
 pids+=($!)
 gw_port=$(free_port)
@@ -65,7 +69,8 @@ field() { python3 -c "import json,sys; print(json.loads(sys.stdin.read())['$1'])
 echo "### Remote backend (Parley with MODEL_BACKEND=openai vs llama-server directly)"
 echo
 echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(date -u +%Y-%m-%d)."
-echo "Model: $(basename "$model"); $rounds messages per session; replies up to $max_new tokens; tokens counted by llama-server (/metrics)."
+echo "Model: $(basename "$model"); $rounds messages per session; replies up to $max_new tokens; tokens counted by llama-server (/metrics);"
+echo "each cell the median of $repeats runs, direct and Parley alternating; ratio spread = lowest-highest per-pair ratio."
 echo
 echo '```'
 echo "${llama_cmd[*]}"
@@ -74,12 +79,18 @@ echo "$bench --llama-url http://127.0.0.1:$llama_port --direct --sessions N --ro
 echo "$bench --llama-url http://127.0.0.1:$llama_port --gateway-port $gw_port --sessions N --rounds $rounds"
 echo '```'
 echo
-echo "| sessions | direct tokens/s | through Parley tokens/s | ratio |"
-echo "|---:|---:|---:|---:|"
+echo "| sessions | direct tokens/s | through Parley tokens/s | ratio (median) | ratio spread |"
+echo "|---:|---:|---:|---:|---:|"
 for s in $sessions_list; do
-  d=$("$bench" --llama-url "http://127.0.0.1:$llama_port" --direct --sessions "$s" --rounds "$rounds" --max-new-tokens "$max_new")
-  p=$("$bench" --llama-url "http://127.0.0.1:$llama_port" --gateway-port "$gw_port" --sessions "$s" --rounds "$rounds")
-  dt=$(echo "$d" | field tokens_per_s)
-  pt=$(echo "$p" | field tokens_per_s)
-  printf '| %s | %.1f | %.1f | %.2f |\n' "$s" "$dt" "$pt" "$(python3 -c "print($pt/$dt)")"
+  ds=() ps=()
+  for _ in $(seq 1 "$repeats"); do
+    ds+=("$("$bench" --llama-url "http://127.0.0.1:$llama_port" --direct --sessions "$s" --rounds "$rounds" --max-new-tokens "$max_new" | field tokens_per_s)")
+    ps+=("$("$bench" --llama-url "http://127.0.0.1:$llama_port" --gateway-port "$gw_port" --sessions "$s" --rounds "$rounds" | field tokens_per_s)")
+  done
+  python3 - "$s" "${ds[*]}" "${ps[*]}" <<'PY'
+import statistics, sys
+s, d, p = sys.argv[1], [float(x) for x in sys.argv[2].split()], [float(x) for x in sys.argv[3].split()]
+r = [b / a for a, b in zip(d, p)]
+print(f"| {s} | {statistics.median(d):.1f} | {statistics.median(p):.1f} | {statistics.median(r):.2f} | {min(r):.2f}-{max(r):.2f} |")
+PY
 done

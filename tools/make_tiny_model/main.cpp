@@ -19,6 +19,11 @@ struct tiny_model_options {
   std::string vocab_path;
   std::string output_path;
   std::string chat_template;  // empty: none (a base model, prompted with the transcript form)
+  // Byte-fallback tokens become control tokens, which detokenize to nothing: the model then only
+  // ever prints whole vocabulary pieces, i.e. valid UTF-8, as a trained model does. Random weights
+  // otherwise emit lone bytes that strict servers refuse (llama-server's chat-output parser fails
+  // on invalid UTF-8). Prompts still tokenize as before: byte fallback looks tokens up by text.
+  bool text_only = false;
   int n_embd = 64;
   int n_layer = 2;
   int n_head = 4;
@@ -38,6 +43,22 @@ constexpr std::string_view chatml_template =
     "}}{% endif %}";
 
 bool is_vocabulary_key(std::string_view key) { return key.starts_with("tokenizer."); }
+
+// Token types as llama.cpp's llama_token_type enum numbers them.
+constexpr std::int32_t token_type_control = 3;
+constexpr std::int32_t token_type_byte = 6;
+
+bool mark_byte_tokens_as_control(gguf_context* ctx) {
+  const std::int64_t key = gguf_find_key(ctx, "tokenizer.ggml.token_type");
+  if (key < 0 || gguf_get_arr_type(ctx, key) != GGUF_TYPE_INT32) return false;
+  const auto n = gguf_get_arr_n(ctx, key);
+  const auto* src = static_cast<const std::int32_t*>(gguf_get_arr_data(ctx, key));
+  std::vector<std::int32_t> types(src, src + n);
+  for (auto& t : types)
+    if (t == token_type_byte) t = token_type_control;
+  gguf_set_arr_data(ctx, "tokenizer.ggml.token_type", GGUF_TYPE_INT32, types.data(), types.size());
+  return true;
+}
 
 int write_model(const tiny_model_options& opt) {
   gguf_init_params src_params{.no_alloc = true, .ctx = nullptr};
@@ -60,6 +81,11 @@ int write_model(const tiny_model_options& opt) {
   for (std::int64_t i = gguf_get_n_kv(out) - 1; i >= 0; --i) {
     const std::string key = gguf_get_key(out, i);
     if (!is_vocabulary_key(key)) gguf_remove_key(out, key.c_str());
+  }
+  if (opt.text_only && !mark_byte_tokens_as_control(out)) {
+    std::fprintf(stderr, "make_tiny_model: %s has no tokenizer.ggml.token_type\n", opt.vocab_path.c_str());
+    gguf_free(out);
+    return 1;
   }
   if (opt.chat_template.empty()) {
     gguf_remove_key(out, "tokenizer.chat_template");
@@ -149,6 +175,8 @@ int main(int argc, char** argv) {
   app.add_option("--chat-template", template_name, "chat template to embed")
       ->check(CLI::IsMember({"none", "chatml"}))
       ->capture_default_str();
+  app.add_flag("--text-only", opt.text_only,
+               "byte-fallback tokens print nothing, so all output is valid UTF-8 (for strict servers)");
   app.add_option("--embd", opt.n_embd, "embedding width")->capture_default_str();
   app.add_option("--layers", opt.n_layer, "transformer blocks")->capture_default_str();
   app.add_option("--heads", opt.n_head, "attention heads")->capture_default_str();

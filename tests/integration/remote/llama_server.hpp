@@ -22,11 +22,7 @@ class llama_server {
       : port_(pt::free_port()) {
     std::vector<std::string> argv{PARLEY_LLAMA_SERVER, "-m", model, "--host", "127.0.0.1", "--port",
                                   std::to_string(port_), "-np", std::to_string(parallel),
-                                  "-c", std::to_string(512 * parallel), "-t", "2", "--no-warmup",
-                                  // The built-in template path: random-weight output can break the
-                                  // jinja path's output parser ("does not match the expected
-                                  // peg-native format"), which is about the test model, not Parley.
-                                  "--no-jinja"};
+                                  "-c", std::to_string(512 * parallel), "-t", "1", "--no-warmup"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     proc_ = pt::process({.argv = argv, .log_path = dir / ("llama-server-" + std::to_string(port_) + ".log")});
     bool up = pt::wait_until(

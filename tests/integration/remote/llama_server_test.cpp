@@ -28,7 +28,7 @@ class openai_with_llama_server : public ::testing::Test {
   static void SetUpTestSuite() {
     if (!llama_server_available()) return;
     dir_ = new pt::temp_dir();
-    server_ = new llama_server(dir_->path(), PARLEY_TINY_MODEL, 4);
+    server_ = new llama_server(dir_->path(), PARLEY_TINY_TEXT_MODEL, 4);
   }
   static void TearDownTestSuite() {
     delete server_;

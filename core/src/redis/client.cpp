@@ -1,32 +1,21 @@
 #include <parley/redis/client.hpp>
 
 #include "completion.hpp"
-#include "connect.hpp"
-#include "resp.hpp"
-#include "together.hpp"
+#include "connection.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/async_result.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/dispatch.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
-#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <spdlog/spdlog.h>
 
-#include <array>
-#include <atomic>
 #include <deque>
 
 namespace parley::redis {
 
 namespace {
 using boost::system::error_code;
-using net::ip::tcp;
 using clock = std::chrono::steady_clock;
 constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 
@@ -35,35 +24,10 @@ constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 // Invariants (all state touched on strand_ only): `queue_` holds encoded requests not yet
 // written; `inflight_` holds written requests in write order, so replies match front to back.
 // A request is completed exactly once: by its replies, or by the failure of its connection.
-class client_impl : public std::enable_shared_from_this<client_impl> {
+class client_impl : public detail::connection_base<client_impl> {
  public:
   client_impl(net::any_io_executor ex, config cfg)
-      : strand_(net::make_strand(ex)),
-        cfg_(std::move(cfg)),
-        socket_(strand_),
-        wake_(strand_),
-        watchdog_(strand_),
-        backoff_(strand_) {}
-
-  void start() {
-    net::dispatch(strand_, [self = shared_from_this()] {
-      if (self->started_ || self->stopped_) return;
-      self->started_ = true;
-      net::co_spawn(self->strand_, self->run(), net::detached);
-    });
-  }
-
-  void stop() {
-    net::dispatch(strand_, [self = shared_from_this()] {
-      self->stopped_ = true;
-      error_code ignored;
-      self->socket_.close(ignored);
-      self->wake_.cancel();
-      self->watchdog_.cancel();
-      self->backoff_.cancel();
-      self->fail_all(errc::shut_down, errc::shut_down);
-    });
-  }
+      : connection_base(std::move(ex), std::move(cfg), "redis"), watchdog_(strand_) {}
 
   template <class Token>
   auto async_exec(std::vector<command> cmds, Token&& token) {
@@ -78,10 +42,11 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
         token, std::move(cmds));
   }
 
-  bool connected() const noexcept { return connected_.load(std::memory_order_relaxed); }
   void on_connect(std::function<void()> fn) { on_connect_ = std::move(fn); }
 
  private:
+  friend class detail::connection_base<client_impl>;
+
   struct request {
     std::string bytes;
     std::size_t expected = 0;
@@ -112,75 +77,33 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
     for (auto& r : queued) r.complete(errc::not_connected, {});
   }
 
-  net::awaitable<void> run() {
-    auto self = shared_from_this();
-    auto delay = cfg_.reconnect_min;
-    while (!stopped_) {
-      detail::reader rd;
-      socket_ = tcp::socket(strand_);
-      auto ec = co_await detail::open_connection(socket_, cfg_, rd);
-      if (stopped_) break;
-      if (!ec) {
-        if (had_connection_ || failures_ > 0) spdlog::info("redis {}:{} connected", cfg_.host, cfg_.port);
-        delay = cfg_.reconnect_min;
-        failures_ = 0;
-        had_connection_ = true;
-        connected_ = true;
-        if (on_connect_) on_connect_();
-        timed_out_ = false;
-        closing_ = false;
-        // Built before the co_await: g++ 12 rejects braced lists inside co_await expressions.
-        std::vector<std::function<net::awaitable<void>()>> loops;
-        loops.push_back([this, &rd] { return read_loop(rd); });
-        loops.push_back([this] { return write_loop(); });
-        loops.push_back([this] { return watchdog_loop(); });
-        co_await detail::run_together(
-            strand_,
-            [this] {
-              closing_ = true;
-              error_code ignored;
-              socket_.close(ignored);
-              wake_.cancel();
-              watchdog_.cancel();
-            },
-            loops);
-        connected_ = false;
-        error_code ignored;
-        socket_.close(ignored);
-        if (!stopped_) spdlog::warn("redis {}:{} connection lost{}", cfg_.host, cfg_.port, timed_out_ ? " (timeout)" : "");
-        fail_all(timed_out_ ? errc::timeout : errc::connection_lost, errc::connection_lost);
-      } else if (failures_++ == 0) {
-        spdlog::warn("redis {}:{} unreachable: {}; retrying", cfg_.host, cfg_.port, ec.message());
-      }
-      if (stopped_) break;
-      backoff_.expires_after(delay);
-      co_await backoff_.async_wait(use_tuple);
-      delay = std::min(delay * 2, cfg_.reconnect_max);
-    }
-    connected_ = false;
+  void on_open() {
+    if (on_connect_) on_connect_();
+  }
+  void on_teardown() { watchdog_.cancel(); }
+  void on_lost() { fail_all(timed_out_ ? errc::timeout : errc::connection_lost, errc::connection_lost); }
+  void on_stopped() {
+    watchdog_.cancel();
     fail_all(errc::shut_down, errc::shut_down);
   }
 
-  net::awaitable<void> read_loop(detail::reader& rd) {
-    std::array<char, 16 * 1024> buf;
-    for (;;) {
-      auto [ec, n] = co_await socket_.async_read_some(net::buffer(buf), use_tuple);
-      if (ec) co_return;
-      rd.feed({buf.data(), n});
-      for (;;) {
-        auto next = rd.next();
-        if (!next) co_return;  // protocol error: reconnect
-        if (!*next) break;
-        if (inflight_.empty()) co_return;  // a reply nobody asked for: the stream is out of step
-        auto& front = inflight_.front();
-        front.replies.push_back(std::move(**next));
-        if (front.replies.size() == front.expected) {
-          request done = std::move(front);
-          inflight_.pop_front();
-          done.complete({}, std::move(done.replies));
-        }
-      }
+  loops_type connection_loops() {
+    loops_type loops;
+    loops.push_back([this] { return write_loop(); });
+    loops.push_back([this] { return watchdog_loop(); });
+    return loops;
+  }
+
+  bool on_reply(value v) {
+    if (inflight_.empty()) return false;  // a reply nobody asked for
+    auto& front = inflight_.front();
+    front.replies.push_back(std::move(v));
+    if (front.replies.size() == front.expected) {
+      request done = std::move(front);
+      inflight_.pop_front();
+      done.complete({}, std::move(done.replies));
     }
+    return true;
   }
 
   net::awaitable<void> write_loop() {
@@ -224,22 +147,10 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
     }
   }
 
-  net::strand<net::any_io_executor> strand_;
-  config cfg_;
-  tcp::socket socket_;
-  net::steady_timer wake_;
   net::steady_timer watchdog_;
-  net::steady_timer backoff_;
   std::deque<request> queue_;
   std::deque<request> inflight_;
   std::function<void()> on_connect_;
-  std::atomic<bool> connected_{false};
-  bool started_ = false;
-  bool stopped_ = false;
-  bool timed_out_ = false;
-  bool closing_ = false;  // the current connection is being torn down
-  bool had_connection_ = false;
-  int failures_ = 0;
 };
 
 client::client(net::any_io_executor ex, config cfg)

@@ -1,25 +1,15 @@
 #include <parley/redis/subscriber.hpp>
 
 #include "completion.hpp"
-#include "connect.hpp"
-#include "resp.hpp"
-#include "together.hpp"
+#include "connection.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/async_result.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/dispatch.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
-#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <spdlog/spdlog.h>
 
-#include <array>
-#include <atomic>
 #include <deque>
 #include <unordered_map>
 
@@ -27,40 +17,19 @@ namespace parley::redis {
 
 namespace {
 using boost::system::error_code;
-using net::ip::tcp;
 constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 }  // namespace
 
 // State on strand_ only. `channels_` is the wanted set with reference counts; on every connect
 // all of it is subscribed again. `unconfirmed_` counts SUBSCRIBE confirmations still expected on
 // the current connection; waiters of wait_subscribed() complete when it reaches zero.
-class subscriber_impl : public std::enable_shared_from_this<subscriber_impl> {
+class subscriber_impl : public detail::connection_base<subscriber_impl> {
  public:
   subscriber_impl(net::any_io_executor ex, config cfg)
-      : strand_(net::make_strand(ex)), cfg_(std::move(cfg)), socket_(strand_), wake_(strand_), backoff_(strand_) {}
+      : connection_base(std::move(ex), std::move(cfg), "redis pub/sub") {}
 
   void on_message(subscriber::message_handler fn) { on_message_ = std::move(fn); }
   void on_reconnect(std::function<void()> fn) { on_reconnect_ = std::move(fn); }
-  bool connected() const noexcept { return connected_.load(std::memory_order_relaxed); }
-
-  void start() {
-    net::dispatch(strand_, [self = shared_from_this()] {
-      if (self->started_ || self->stopped_) return;
-      self->started_ = true;
-      net::co_spawn(self->strand_, self->run(), net::detached);
-    });
-  }
-
-  void stop() {
-    net::dispatch(strand_, [self = shared_from_this()] {
-      self->stopped_ = true;
-      error_code ignored;
-      self->socket_.close(ignored);
-      self->wake_.cancel();
-      self->backoff_.cancel();
-      self->release_waiters(errc::shut_down);
-    });
-  }
 
   void subscribe(const std::string& channel) {
     net::dispatch(strand_, [self = shared_from_this(), channel] {
@@ -95,6 +64,8 @@ class subscriber_impl : public std::enable_shared_from_this<subscriber_impl> {
   }
 
  private:
+  friend class detail::connection_base<subscriber_impl>;
+
   void send(const command& cmd) {
     if (cmd.front() == "SUBSCRIBE") unconfirmed_ += cmd.size() - 1;
     detail::encode(cmd, pending_);
@@ -117,80 +88,41 @@ class subscriber_impl : public std::enable_shared_from_this<subscriber_impl> {
     }
   }
 
-  net::awaitable<void> run() {
-    auto self = shared_from_this();
-    auto delay = cfg_.reconnect_min;
-    bool had_connection = false;
-    while (!stopped_) {
-      detail::reader rd;
-      socket_ = tcp::socket(strand_);
-      auto ec = co_await detail::open_connection(socket_, cfg_, rd);
-      if (stopped_) break;
-      if (!ec) {
-        delay = cfg_.reconnect_min;
-        connected_ = true;
-        pending_.clear();
-        unconfirmed_ = 0;
-        if (!channels_.empty()) {
-          command cmd{"SUBSCRIBE"};
-          for (const auto& [ch, n] : channels_) cmd.push_back(ch);
-          send(cmd);
-        }
-        // Consumers resynchronise once the re-subscription is confirmed (nothing published
-        // after that point can be missed); with no channels there is nothing to resynchronise.
-        resync_pending_ = had_connection && unconfirmed_ > 0;
-        if (had_connection) spdlog::info("redis pub/sub {}:{} reconnected", cfg_.host, cfg_.port);
-        had_connection = true;
-        closing_ = false;
-        std::vector<std::function<net::awaitable<void>()>> loops;
-        loops.push_back([this, &rd] { return read_loop(rd); });
-        loops.push_back([this] { return write_loop(); });
-        co_await detail::run_together(
-            strand_,
-            [this] {
-              closing_ = true;
-              error_code ignored;
-              socket_.close(ignored);
-              wake_.cancel();
-            },
-            loops);
-        connected_ = false;
-        error_code ignored;
-        socket_.close(ignored);
-        release_waiters(errc::connection_lost);
-        if (!stopped_) spdlog::warn("redis pub/sub {}:{} connection lost", cfg_.host, cfg_.port);
-      }
-      if (stopped_) break;
-      backoff_.expires_after(delay);
-      co_await backoff_.async_wait(use_tuple);
-      delay = std::min(delay * 2, cfg_.reconnect_max);
+  void on_open() {
+    pending_.clear();
+    unconfirmed_ = 0;
+    if (!channels_.empty()) {
+      command cmd{"SUBSCRIBE"};
+      for (const auto& [ch, n] : channels_) cmd.push_back(ch);
+      send(cmd);
     }
-    connected_ = false;
+    // Consumers resynchronise once the re-subscription is confirmed (nothing published after
+    // that point can be missed); with no channels there is nothing to resynchronise.
+    resync_pending_ = had_connection_ && unconfirmed_ > 0;
+  }
+  void on_teardown() {}
+  void on_lost() { release_waiters(errc::connection_lost); }
+  void on_stopped() { release_waiters(errc::shut_down); }
+
+  loops_type connection_loops() {
+    loops_type loops;
+    loops.push_back([this] { return write_loop(); });
+    return loops;
   }
 
-  net::awaitable<void> read_loop(detail::reader& rd) {
-    std::array<char, 16 * 1024> buf;
-    for (;;) {
-      auto [ec, n] = co_await socket_.async_read_some(net::buffer(buf), use_tuple);
-      if (ec) co_return;
-      rd.feed({buf.data(), n});
-      for (;;) {
-        auto next = rd.next();
-        if (!next) co_return;
-        if (!*next) break;
-        const value& v = **next;
-        if (!v.is_array() || v.elements.size() < 3) continue;
-        auto kind = v.elements[0].as_string();
-        if (!kind) continue;
-        if (*kind == "message") {
-          auto ch = v.elements[1].as_string();
-          auto payload = v.elements[2].as_string();
-          if (ch && payload && on_message_) on_message_(*ch, *payload);
-        } else if (*kind == "subscribe") {
-          confirmed();
-        }
-      }
+  // Pushed messages and subscription confirmations; anything else is ignored.
+  bool on_reply(value v) {
+    if (!v.is_array() || v.elements.size() < 3) return true;
+    auto kind = v.elements[0].as_string();
+    if (!kind) return true;
+    if (*kind == "message") {
+      auto ch = v.elements[1].as_string();
+      auto payload = v.elements[2].as_string();
+      if (ch && payload && on_message_) on_message_(*ch, *payload);
+    } else if (*kind == "subscribe") {
+      confirmed();
     }
+    return true;
   }
 
   net::awaitable<void> write_loop() {
@@ -210,22 +142,13 @@ class subscriber_impl : public std::enable_shared_from_this<subscriber_impl> {
     }
   }
 
-  net::strand<net::any_io_executor> strand_;
-  config cfg_;
-  tcp::socket socket_;
-  net::steady_timer wake_;
-  net::steady_timer backoff_;
   std::unordered_map<std::string, int> channels_;
   std::string pending_;
   std::size_t unconfirmed_ = 0;
   std::deque<detail::unique_function<void(error_code)>> waiters_;
   subscriber::message_handler on_message_;
   std::function<void()> on_reconnect_;
-  std::atomic<bool> connected_{false};
-  bool started_ = false;
-  bool stopped_ = false;
   bool resync_pending_ = false;
-  bool closing_ = false;  // the current connection is being torn down
 };
 
 subscriber::subscriber(net::any_io_executor ex, config cfg)

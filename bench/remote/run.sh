@@ -6,15 +6,18 @@
 # Each cell is measured REPEATS times, direct and Parley alternating, so slow drifts of a shared
 # machine hit both modes alike; the table gives medians and the spread of the per-pair ratios.
 # Usage: bench/remote/run.sh [BUILD_DIR]
-#   (env: SESSIONS="1 2 4", ROUNDS=3, MAX_NEW_TOKENS=64, REPEATS=3, MODEL)
+#   (env: SESSIONS="1 2 4", ROUNDS=5, MAX_NEW_TOKENS=256, REPEATS=5, LLAMA_THREADS=1, MODEL)
+# llama-server gets one thread by default: ggml's threads spin, and with two of them on two cores
+# every other process (Parley's, the client's) would stall them, which measures the scheduler.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(realpath -m "${1:-${BUILD_DIR:-$root/build/parley}}")
 [[ "$build" = /* ]] || build=$root/$build
 sessions_list=${SESSIONS:-"1 2 4"}
-rounds=${ROUNDS:-3}
-max_new=${MAX_NEW_TOKENS:-64}
-repeats=${REPEATS:-3}
+rounds=${ROUNDS:-5}
+max_new=${MAX_NEW_TOKENS:-256}
+repeats=${REPEATS:-5}
+llama_threads=${LLAMA_THREADS:-1}
 
 "$root/scripts/build-llama.sh" llama-server >/dev/null
 [ -f "$build/CMakeCache.txt" ] || cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -47,7 +50,7 @@ redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --d
 pids+=($!)
 llama_port=$(free_port)
 llama_cmd=("$root/build/llama-build/bin/llama-server" -m "$model" --host 127.0.0.1 --port "$llama_port"
-           -np "$max_sessions" -c $((2048 * max_sessions)) -t "$(nproc)" --metrics --no-warmup)
+           -np "$max_sessions" -c $((2048 * max_sessions)) -t "$llama_threads" --metrics --no-warmup)
 "${llama_cmd[@]}" >"$work/llama.log" 2>&1 &
 pids+=($!)
 gw_port=$(free_port)

@@ -61,7 +61,7 @@ net::awaitable<upgrade_outcome> try_upgrade(context& ctx, beast::tcp_stream& str
   }
   auto ws = std::make_shared<ws_session>(std::move(stream), ctx, std::move(*snap), last, std::move(lease));
   auto ex = ws->executor();
-  net::co_spawn(ex, ws_session::run(std::move(ws), std::move(req)), net::detached);
+  net::co_spawn(ex, ws_session::run(std::move(ws), std::make_unique<request>(std::move(req))), net::detached);
   co_return upgrade_outcome{};
 }
 

@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <tuple>
 
 namespace parley::gateway {
 
@@ -19,56 +20,64 @@ namespace {
 constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 // Events fetched per XRANGE while replaying a backlog.
 constexpr std::size_t replay_page = 256;
-// A read buffer that grew past this for one big frame is shrunk back, so idle sockets stay small.
-constexpr std::size_t idle_read_buffer = 4096;
 // Beast's write buffer serves masking and compression, which a server without permessage-deflate
 // never does; with auto-fragmenting off the default 4 KiB per socket would only be idle memory.
 constexpr std::size_t write_buffer_bytes = 256;
+// Target of the payload-less read that waits for the next message. Zero bytes are ever written
+// to it, but it must not be null: Beast's UTF-8 checker does pointer arithmetic on the
+// (empty) buffer it was given, which goes wrong for a null pointer.
+char no_payload;
 }  // namespace
 
 ws_session::ws_session(beast::tcp_stream stream, context& ctx, session_snapshot session,
                        std::optional<protocol::stream_id> last_event_id, connection_limiter::lease lease)
-    : ws_(std::move(stream)),
+    : ws_(stream.release_socket()),
       ctx_(ctx),
       session_(std::move(session)),
       lease_(std::move(lease)),
       last_sent_(last_event_id.value_or(protocol::stream_id{})),
       resume_requested_(last_event_id.has_value()),
-      wake_(ws_.get_executor()) {}
+      touch_timer_(ws_.get_executor()) {}
 
 ws_session::~ws_session() = default;
 
-net::awaitable<void> ws_session::run(std::shared_ptr<ws_session> self, http::request<http::string_body> req) {
-  auto& ws = self->ws_;
-  const auto& cfg = self->ctx_.cfg;
-  beast::get_lowest_layer(ws).expires_never();
-  ws.set_option(websocket::stream_base::timeout{cfg.ws_handshake_timeout, cfg.ws_idle_timeout, true});
-  ws.read_message_max(cfg.max_frame_bytes);
-  ws.auto_fragment(false);
-  ws.write_buffer_bytes(write_buffer_bytes);
-  ws.set_option(websocket::stream_base::decorator(
-      [](websocket::response_type& res) { res.set(http::field::server, "parley-gateway"); }));
-  auto [ec] = co_await ws.async_accept(req, use_tuple);
-  if (ec) {
-    spdlog::debug("websocket accept failed: {}", ec.message());
-    co_return;
-  }
-  if (self->ctx_.shutting_down) {
-    co_await ws.async_close(websocket::close_reason(static_cast<websocket::close_code>(close_code::going_away), "server shutting down"), use_tuple);
-    co_return;
-  }
-  // The upgrade request is not needed any more; its headers would stay in this frame for the
-  // whole life of the socket.
-  req = {};
+net::awaitable<void> ws_session::run(std::shared_ptr<ws_session> self,
+                                     std::unique_ptr<http::request<http::string_body>> req) {
+  const bool open = co_await self->accept(std::move(req));
+  if (!open) co_return;
   spdlog::debug("websocket open for session {}", self->session_.token);
   self->ctx_.hub.add(self->session_.token, self);
-  net::co_spawn(ws.get_executor(), self->writer(self), net::detached);
+  self->arm_touch();
   co_await self->start(self);
-  co_await self->reader();
+  co_await self->read_loop();
   self->ctx_.hub.remove(self->session_.token, self.get());
   self->done_ = true;
-  self->wake_.cancel();
+  self->touch_timer_.cancel();
   spdlog::debug("websocket closed for session {}", self->session_.token);
+}
+
+// The handshake, in a frame of its own so that its locals are gone once the socket is open.
+net::awaitable<bool> ws_session::accept(std::unique_ptr<http::request<http::string_body>> req) {
+  const auto& cfg = ctx_.cfg;
+  ws_.set_option(websocket::stream_base::timeout{cfg.ws_handshake_timeout, cfg.ws_idle_timeout, true});
+  ws_.read_message_max(cfg.max_frame_bytes);
+  ws_.auto_fragment(false);
+  ws_.write_buffer_bytes(write_buffer_bytes);
+  ws_.set_option(websocket::stream_base::decorator(
+      [](websocket::response_type& res) { res.set(http::field::server, "parley-gateway"); }));
+  auto [ec] = co_await ws_.async_accept(*req, use_tuple);
+  req.reset();
+  if (ec) {
+    spdlog::debug("websocket accept failed: {}", ec.message());
+    co_return false;
+  }
+  if (ctx_.shutting_down) {
+    const websocket::close_reason going_away(static_cast<websocket::close_code>(close_code::going_away),
+                                             "server shutting down");
+    co_await ws_.async_close(going_away, use_tuple);
+    co_return false;
+  }
+  co_return true;
 }
 
 // Kept out of run() so that its locals are freed once the socket is in its steady state.
@@ -94,10 +103,19 @@ net::awaitable<void> ws_session::start(std::shared_ptr<ws_session> self) {
     flush_held();
 }
 
-net::awaitable<void> ws_session::reader() {
+net::awaitable<void> ws_session::read_loop() {
   beast::flat_buffer buf;
   while (true) {
-    auto [ec, n] = co_await ws_.async_read(buf, use_tuple);
+    // Wait for the next message without a buffer: a read into an empty buffer sequence parses the
+    // next frame header (answering pings and handling close frames on the way, with the idle
+    // timeout running) and returns before any payload is copied. Going through Beast matters:
+    // it may already hold the next frame in its own read buffer, where a wait on the bare socket
+    // would never see it. Only then does `buf` get memory, so an idle socket holds none.
+    boost::system::error_code ec;
+    std::size_t n = 0;
+    std::tie(ec, n) = co_await ws_.async_read_some(net::mutable_buffer(&no_payload, 0), use_tuple);
+    // The header may have completed a message by itself (an empty frame).
+    if (!ec && !ws_.is_message_done()) std::tie(ec, n) = co_await ws_.async_read(buf, use_tuple);
     if (ec) {
       // Oversized frames (1009) and invalid UTF-8 (1007) are failed by Beast itself, which sends
       // the close frame with that code before reporting the error here.
@@ -106,8 +124,9 @@ net::awaitable<void> ws_session::reader() {
     }
     const bool text = ws_.got_text();
     std::string payload = beast::buffers_to_string(buf.data());
-    buf.consume(buf.size());
-    if (buf.capacity() > idle_read_buffer) buf.shrink_to_fit();
+    // Give the memory back: the next wait for a message needs none.
+    buf.clear();
+    buf.shrink_to_fit();
     if (!text) {
       enqueue(protocol::error_frame(api_errc::binary_not_supported));
       continue;
@@ -253,14 +272,15 @@ void ws_session::go_away() {
             [self = shared_from_this()] { self->close_with(close_code::going_away, "server shutting down"); });
 }
 
-void ws_session::close_with(std::uint16_t code, std::string reason) {
-  if (done_ || pending_close_) return;
-  pending_close_ = websocket::close_reason(static_cast<websocket::close_code>(code), reason);
-  wake_.cancel();
+void ws_session::close_with(std::uint16_t code, const char* reason) {
+  if (done_ || close_reason_) return;
+  close_code_ = code;
+  close_reason_ = reason;
+  wake_writer();
 }
 
 void ws_session::enqueue(frame_ptr frame) {
-  if (done_ || pending_close_) return;
+  if (done_ || close_reason_) return;
   if (queued_bytes_ + frame->size() > ctx_.cfg.max_send_queue_bytes) {
     // The client does not read fast enough. Its socket buffer is full, so a close frame could
     // not get through either: drop the connection. Other sessions are unaffected.
@@ -269,34 +289,31 @@ void ws_session::enqueue(frame_ptr frame) {
     done_ = true;
     queue_.clear();
     queued_bytes_ = 0;
-    beast::get_lowest_layer(ws_).close();
+    beast::error_code ignored;
+    ws_.next_layer().close(ignored);
     return;
   }
   queued_bytes_ += frame->size();
   queue_.push_back(std::move(frame));
-  wake_.cancel();
+  wake_writer();
+}
+
+void ws_session::wake_writer() {
+  // A running writer re-checks the queue and the close before it ends, on this same strand, so
+  // whatever was just added is seen by it; otherwise start one.
+  if (writing_ || done_) return;
+  writing_ = true;
+  net::co_spawn(ws_.get_executor(), writer(shared_from_this()), net::detached);
 }
 
 net::awaitable<void> ws_session::writer(std::shared_ptr<ws_session> self) {
-  const auto touch_interval = std::chrono::duration_cast<std::chrono::milliseconds>(ctx_.cfg.session_ttl) / 3;
-  while (true) {
+  while (!done_) {
     if (queue_.empty()) {
-      if (done_) break;
-      if (pending_close_) {
-        co_await ws_.async_close(*pending_close_, use_tuple);
-        break;
+      if (close_reason_) {
+        const websocket::close_reason cr(static_cast<websocket::close_code>(close_code_), close_reason_);
+        co_await ws_.async_close(cr, use_tuple);
       }
-      wake_.expires_after(touch_interval);
-      auto [ec] = co_await wake_.async_wait(use_tuple);
-      if (!ec && !done_ && !pending_close_) {
-        // An open socket is a use of the session: slide its expiry while it stays connected.
-        auto s = co_await ctx_.store.load(session_.token, false);
-        if (!s && s.error() == errc::session_not_found) {
-          enqueue(protocol::error_frame(api_errc::session_expired));
-          close_with(close_code::session_expired, "session expired");
-        }
-      }
-      continue;
+      break;
     }
     frame_ptr f = queue_.front();
     ws_.text(true);
@@ -310,6 +327,28 @@ net::awaitable<void> ws_session::writer(std::shared_ptr<ws_session> self) {
       break;
     }
   }
+  writing_ = false;
+}
+
+void ws_session::arm_touch() {
+  touch_timer_.expires_after(std::chrono::duration_cast<std::chrono::milliseconds>(ctx_.cfg.session_ttl) / 3);
+  // A plain handler, not a waiting coroutine: it is all an idle socket keeps for this.
+  touch_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (ec || self->done_ || self->close_reason_) return;
+    net::co_spawn(self->ws_.get_executor(), self->touch(self), net::detached);
+  });
+}
+
+net::awaitable<void> ws_session::touch(std::shared_ptr<ws_session> self) {
+  // An open socket is a use of the session: slide its expiry while it stays connected.
+  auto s = co_await ctx_.store.load(session_.token, false);
+  if (done_ || close_reason_) co_return;
+  if (!s && s.error() == errc::session_not_found) {
+    enqueue(protocol::error_frame(api_errc::session_expired));
+    close_with(close_code::session_expired, "session expired");
+    co_return;
+  }
+  arm_touch();
 }
 
 }  // namespace parley::gateway

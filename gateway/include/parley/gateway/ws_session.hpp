@@ -1,16 +1,21 @@
 #pragma once
 // One WebSocket connection on /chat. All its state lives on the connection's strand (the
-// executor of its socket): a reader coroutine handles client frames one at a time, and ONE writer
-// coroutine drains a bounded queue of outgoing frames. Session events arrive from the hub (any
-// thread) and are posted onto the strand; they are forwarded in stream-id order, never twice,
-// and held back while a backlog is being replayed or a message is being acknowledged, so the
-// client always sees `ack` before anything that follows from its message.
+// executor of its socket). One coroutine (run) reads client frames and handles them one at a
+// time; outgoing frames go through a bounded queue that ONE writer coroutine drains: it is spawned
+// when the queue gets work and ends when the queue is empty, so an idle socket carries no writer
+// frame (`writing_` guarantees there is never a second one). Session events arrive from the hub
+// (any thread) and are posted onto the strand; they are forwarded in stream-id order, never
+// twice, and held back while a backlog is being replayed or a message is being acknowledged, so
+// the client always sees `ack` before anything that follows from its message.
+//
+// Idle memory matters here (tens of thousands of open sockets): see docs/bench/gateway.md.
 #include <parley/gateway/connection_limiter.hpp>
 #include <parley/gateway/context.hpp>
 #include <parley/gateway/event_hub.hpp>
 #include <parley/gateway/session_store.hpp>
 #include <parley/protocol.hpp>
 
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
@@ -43,7 +48,10 @@ class ws_session : public event_sink, public std::enable_shared_from_this<ws_ses
   ~ws_session() override;
 
   // Completes the upgrade and serves the connection until it closes. Spawn on the socket's executor.
-  static net::awaitable<void> run(std::shared_ptr<ws_session> self, http::request<http::string_body> req);
+  // The request is held by pointer so that it is freed after the handshake instead of staying in
+  // this coroutine's frame for the life of the socket.
+  static net::awaitable<void> run(std::shared_ptr<ws_session> self,
+                                  std::unique_ptr<http::request<http::string_body>> req);
 
   net::any_io_executor executor() { return ws_.get_executor(); }
 
@@ -53,9 +61,13 @@ class ws_session : public event_sink, public std::enable_shared_from_this<ws_ses
 
  private:
   using frame_ptr = std::shared_ptr<const std::string>;
+  net::awaitable<bool> accept(std::unique_ptr<http::request<http::string_body>> req);
   net::awaitable<void> start(std::shared_ptr<ws_session> self);
-  net::awaitable<void> reader();
+  net::awaitable<void> read_loop();
   net::awaitable<void> writer(std::shared_ptr<ws_session> self);
+  net::awaitable<void> touch(std::shared_ptr<ws_session> self);
+  void wake_writer();
+  void arm_touch();
   net::awaitable<void> sync(std::shared_ptr<ws_session> self);
   net::awaitable<void> handle_text(std::string text);
   net::awaitable<void> handle_message(protocol::message_frame m);
@@ -63,9 +75,12 @@ class ws_session : public event_sink, public std::enable_shared_from_this<ws_ses
   void enqueue(std::string frame) { enqueue(std::make_shared<const std::string>(std::move(frame))); }
   void deliver(protocol::stream_id id, const frame_ptr& json);
   void flush_held();
-  void close_with(std::uint16_t code, std::string reason);
+  // `reason` must be a string literal (only the pointer is kept).
+  void close_with(std::uint16_t code, const char* reason);
 
-  websocket::stream<beast::tcp_stream> ws_;
+  // A plain socket under the WebSocket: Beast's own timeouts (handshake, idle pings) cover it, so
+  // tcp_stream's two extra timers would only be idle memory.
+  websocket::stream<net::ip::tcp::socket> ws_;
   context& ctx_;
   session_snapshot session_;
   connection_limiter::lease lease_;
@@ -75,9 +90,13 @@ class ws_session : public event_sink, public std::enable_shared_from_this<ws_ses
   // A list allocates nothing while empty, which is what an idle socket's queue is.
   std::list<frame_ptr> queue_;
   std::size_t queued_bytes_ = 0;
-  net::steady_timer wake_;
-  bool done_ = false;  // reader finished or connection condemned: writer exits
-  std::optional<websocket::close_reason> pending_close_;
+  bool writing_ = false;  // the writer coroutine is running (the only place that writes frames)
+  bool done_ = false;     // reader finished or connection condemned: writer exits
+  // Set by close_with: the writer sends this close frame once the queue is drained.
+  std::uint16_t close_code_ = 0;
+  const char* close_reason_ = nullptr;
+  // Slides the session's expiry every session_ttl / 3 while the socket is open.
+  net::steady_timer touch_timer_;
 
   int syncing_ = 0;           // a backlog replay is running
   bool sync_again_ = false;   // pub/sub reconnected during a replay

@@ -118,7 +118,9 @@ TEST_F(worker_e2e, a_chat_over_websocket_streams_the_reply_and_stores_it) {
   const auto* end = find(frames, "reply_end", id);
   EXPECT_EQ(assembled(frames, id), str(*end, "text"));
   for (const auto& f : frames) {
-    if (str(f, "type") != "ack") EXPECT_FALSE(str(f, "id").empty()) << json::serialize(f);
+    if (str(f, "type") != "ack") {
+      EXPECT_FALSE(str(f, "id").empty()) << json::serialize(f);
+    }
   }
   auto messages = history(token);
   ASSERT_EQ(messages.size(), 2u);
@@ -145,7 +147,9 @@ TEST_F(worker_e2e, five_messages_sent_at_once_are_answered_in_order) {
   // Replies never interleave: each reply_start comes after the previous reply_end.
   int open = 0;
   for (const auto& f : frames) {
-    if (str(f, "type") == "reply_start") EXPECT_EQ(open++, 0);
+    if (str(f, "type") == "reply_start") {
+      EXPECT_EQ(open++, 0);
+    }
     if (str(f, "type") == "reply_end") --open;
   }
   auto messages = history(token);

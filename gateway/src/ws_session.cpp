@@ -41,15 +41,46 @@ ws_session::ws_session(beast::tcp_stream stream, context& ctx, session_snapshot 
 
 ws_session::~ws_session() = default;
 
+// The connection's one long-lived coroutine: the read loop is inline rather than a coroutine of
+// its own, one frame less per idle socket.
 net::awaitable<void> ws_session::run(std::shared_ptr<ws_session> self,
                                      std::unique_ptr<http::request<http::string_body>> req) {
   const bool open = co_await self->accept(std::move(req));
   if (!open) co_return;
+  auto& ws = self->ws_;
   spdlog::debug("websocket open for session {}", self->session_.token);
   self->ctx_.hub.add(self->session_.token, self);
   self->arm_touch();
   co_await self->start(self);
-  co_await self->read_loop();
+  beast::flat_buffer buf;
+  while (true) {
+    // Wait for the next message without a buffer: a read into an empty buffer sequence parses the
+    // next frame header (answering pings and handling close frames on the way, with the idle
+    // timeout running) and returns before any payload is copied. Going through Beast matters:
+    // it may already hold the next frame in its own read buffer, where a wait on the bare socket
+    // would never see it. Only then does `buf` get memory, so an idle socket holds none.
+    boost::system::error_code ec;
+    std::size_t n = 0;
+    std::tie(ec, n) = co_await ws.async_read_some(net::mutable_buffer(&no_payload, 0), use_tuple);
+    // The header may have completed a message by itself (an empty frame).
+    if (!ec && !ws.is_message_done()) std::tie(ec, n) = co_await ws.async_read(buf, use_tuple);
+    if (ec) {
+      // Oversized frames (1009) and invalid UTF-8 (1007) are failed by Beast itself, which sends
+      // the close frame with that code before reporting the error here.
+      if (ec != websocket::error::closed) spdlog::debug("websocket read ended: {}", ec.message());
+      break;
+    }
+    const bool text = ws.got_text();
+    std::string payload = beast::buffers_to_string(buf.data());
+    // Give the memory back: the next wait for a message needs none.
+    buf.clear();
+    buf.shrink_to_fit();
+    if (!text) {
+      self->enqueue(protocol::error_frame(api_errc::binary_not_supported));
+      continue;
+    }
+    co_await self->handle_text(std::move(payload));
+  }
   self->ctx_.hub.remove(self->session_.token, self.get());
   self->done_ = true;
   self->touch_timer_.cancel();
@@ -101,38 +132,6 @@ net::awaitable<void> ws_session::start(std::shared_ptr<ws_session> self) {
     co_await sync(self);
   else
     flush_held();
-}
-
-net::awaitable<void> ws_session::read_loop() {
-  beast::flat_buffer buf;
-  while (true) {
-    // Wait for the next message without a buffer: a read into an empty buffer sequence parses the
-    // next frame header (answering pings and handling close frames on the way, with the idle
-    // timeout running) and returns before any payload is copied. Going through Beast matters:
-    // it may already hold the next frame in its own read buffer, where a wait on the bare socket
-    // would never see it. Only then does `buf` get memory, so an idle socket holds none.
-    boost::system::error_code ec;
-    std::size_t n = 0;
-    std::tie(ec, n) = co_await ws_.async_read_some(net::mutable_buffer(&no_payload, 0), use_tuple);
-    // The header may have completed a message by itself (an empty frame).
-    if (!ec && !ws_.is_message_done()) std::tie(ec, n) = co_await ws_.async_read(buf, use_tuple);
-    if (ec) {
-      // Oversized frames (1009) and invalid UTF-8 (1007) are failed by Beast itself, which sends
-      // the close frame with that code before reporting the error here.
-      if (ec != websocket::error::closed) spdlog::debug("websocket read ended: {}", ec.message());
-      co_return;
-    }
-    const bool text = ws_.got_text();
-    std::string payload = beast::buffers_to_string(buf.data());
-    // Give the memory back: the next wait for a message needs none.
-    buf.clear();
-    buf.shrink_to_fit();
-    if (!text) {
-      enqueue(protocol::error_frame(api_errc::binary_not_supported));
-      continue;
-    }
-    co_await handle_text(std::move(payload));
-  }
 }
 
 net::awaitable<void> ws_session::handle_text(std::string text) {

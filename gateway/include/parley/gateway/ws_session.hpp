@@ -1,12 +1,13 @@
 #pragma once
 // One WebSocket connection on /chat. All its state lives on the connection's strand (the
 // executor of its socket). One coroutine (run) reads client frames and handles them one at a
-// time; outgoing frames go through a bounded queue that ONE writer coroutine drains: it is spawned
-// when the queue gets work and ends when the queue is empty, so an idle socket carries no writer
-// frame (`writing_` guarantees there is never a second one). Session events arrive from the hub
-// (any thread) and are posted onto the strand; they are forwarded in stream-id order, never
-// twice, and held back while a backlog is being replayed or a message is being acknowledged, so
-// the client always sees `ack` before anything that follows from its message.
+// time; replays and session touches run in short-lived coroutines of their own. Outgoing frames
+// go through a bounded queue that ONE writer coroutine drains: it is spawned when the queue gets
+// work and ends when the queue is empty, so an idle socket carries no writer frame (`writing_`
+// guarantees there is never a second one). Session events arrive from the hub (any thread) and
+// are posted onto the strand; they are forwarded in stream-id order, never twice, and held back
+// while a backlog is being replayed or a message is being acknowledged, so the client always
+// sees `ack` before anything that follows from its message.
 //
 // Idle memory matters here (tens of thousands of open sockets): see docs/bench/gateway.md.
 #include <parley/gateway/connection_limiter.hpp>
@@ -63,7 +64,6 @@ class ws_session : public event_sink, public std::enable_shared_from_this<ws_ses
   using frame_ptr = std::shared_ptr<const std::string>;
   net::awaitable<bool> accept(std::unique_ptr<http::request<http::string_body>> req);
   net::awaitable<void> start(std::shared_ptr<ws_session> self);
-  net::awaitable<void> read_loop();
   net::awaitable<void> writer(std::shared_ptr<ws_session> self);
   net::awaitable<void> touch(std::shared_ptr<ws_session> self);
   void wake_writer();

@@ -181,6 +181,10 @@ net::awaitable<void> chatter(const options& o, stats& st, std::string token, net
   }
   beast::flat_buffer buf;
   auto [fec, fn] = co_await ws.async_read(buf, use_tuple);  // `ready`
+  if (fec) {
+    ++st.failed;  // upgraded, then closed before `ready`: not an open socket
+    co_return;
+  }
   buf.consume(buf.size());
   ++st.open;
   co_await go.async_wait(use_tuple);

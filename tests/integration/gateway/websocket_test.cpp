@@ -151,7 +151,9 @@ TEST_F(Ws, ForwardsWorkerEventsToEveryTabInOrder) {
   for (int i = 0; i < 5; ++i) ids.push_back(worker_event(token, {{"type", "delta"}, {"text", "t" + std::to_string(i)}}));
   ids.push_back(worker_event(token, {{"type", "reply_end"}, {"reply_to", ack["id"]}}));
   for (auto* ws : {a.get(), b.get()}) {
-    if (ws == a.get()) EXPECT_EQ(ws->read_json()["type"], "message");
+    if (ws == a.get()) {
+      EXPECT_EQ(ws->read_json()["type"], "message");
+    }
     for (const auto& id : ids) EXPECT_EQ(ws->read_json()["id"], id.c_str());
     EXPECT_FALSE(ws->next(200ms)) << "no duplicates";
   }

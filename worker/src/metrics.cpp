@@ -1,3 +1,4 @@
+#include <parley/prometheus.hpp>
 #include <parley/worker/metrics.hpp>
 
 #include <cstdio>
@@ -6,26 +7,12 @@ namespace parley::worker {
 
 namespace {
 
+using prometheus::counter;
+using prometheus::header;
+using prometheus::sample;
+
 constexpr std::array<std::string_view, turn_result_count> turn_result_names{
     "completed", "stopped", "failed_attempt", "dead_lettered", "lease_lost", "handed_back", "session_gone"};
-
-void header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
-  out.append("# HELP ").append(name).append(" ").append(help).append("\n");
-  out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
-}
-
-void sample(std::string& out, std::string_view name, std::string_view labels, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  out.append(name);
-  if (!labels.empty()) out.append("{").append(labels).append("}");
-  out.append(" ").append(buf).append("\n");
-}
-
-void counter(std::string& out, std::string_view name, std::string_view help, std::uint64_t v) {
-  header(out, name, "counter", help);
-  sample(out, name, {}, static_cast<double>(v));
-}
 
 }  // namespace
 

@@ -1,4 +1,4 @@
-#include <parley/worker/metrics_server.hpp>
+#include <parley/metrics_server.hpp>
 #include <parley/worker/service.hpp>
 
 #include <parley/keys.hpp>

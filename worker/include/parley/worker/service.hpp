@@ -22,9 +22,11 @@
 #include <memory>
 #include <string>
 
-namespace parley::worker {
-
+namespace parley {
 class metrics_server;
+}
+
+namespace parley::worker {
 
 class service {
  public:

@@ -3,7 +3,7 @@
 // GET /healthz. Anything else is 404 (405 for another method on a known path).
 //
 // Thread-safety: runs on the executor it is given; `write` is called there and must only read
-// thread-safe state (atomics).
+// thread-safe state (atomics, or accessors that lock).
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/system/error_code.hpp>
@@ -13,7 +13,7 @@
 #include <memory>
 #include <string>
 
-namespace parley::worker {
+namespace parley {
 
 class metrics_server {
  public:
@@ -38,4 +38,4 @@ class metrics_server {
   std::shared_ptr<state> state_;
 };
 
-}  // namespace parley::worker
+}  // namespace parley

@@ -1,4 +1,4 @@
-#include <parley/worker/metrics_server.hpp>
+#include <parley/metrics_server.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -9,7 +9,7 @@
 
 #include <spdlog/spdlog.h>
 
-namespace parley::worker {
+namespace parley {
 
 namespace net = boost::asio;
 namespace beast = boost::beast;
@@ -118,4 +118,4 @@ void metrics_server::stop() {
 
 std::uint16_t metrics_server::port() const noexcept { return state_->bound_port; }
 
-}  // namespace parley::worker
+}  // namespace parley

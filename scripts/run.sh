@@ -21,6 +21,8 @@ export PORT=${PORT:-3500}
 export MODEL=${MODEL:-hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF/qwen2.5-0.5b-instruct-q4_k_m.gguf}
 workers=${WORKERS:-1}
 metrics_base=${METRICS_PORT_BASE:-9100}
+# Prometheus: the gateway on METRICS_PORT_BASE, worker i on METRICS_PORT_BASE + i.
+export GATEWAY_METRICS_PORT=${GATEWAY_METRICS_PORT:-$metrics_base}
 
 prefix() { sed -u "s/^/[$1] /"; }
 pids=()
@@ -78,4 +80,5 @@ for i in $(seq 1 "$workers"); do
 done
 
 echo "[run] Parley is starting: open http://localhost:$PORT/ (Ctrl-C stops everything)"
+echo "[run] metrics: gateway http://127.0.0.1:$GATEWAY_METRICS_PORT/metrics, worker i on port $metrics_base + i"
 wait

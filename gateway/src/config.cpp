@@ -12,6 +12,14 @@ void register_options(CLI::App& app, gateway_config& c) {
   app.add_option("--redis-url", c.redis_url, "redis://[user[:password]@]host[:port][/db]")
       ->envname("REDIS_URL")
       ->capture_default_str();
+  app.add_option("--metrics-host", c.metrics_host, "Address of the Prometheus endpoint")
+      ->envname("GATEWAY_METRICS_HOST")
+      ->capture_default_str();
+  app.add_option("--metrics-port", c.metrics_port, "Port of the Prometheus endpoint (/metrics); 0: none")
+      ->envname("GATEWAY_METRICS_PORT")
+      ->capture_default_str();
+  add_duration_option(app, "--metrics-idle-timeout", c.metrics_idle_timeout,
+                      "Idle keep-alive connections to /metrics are closed after it", "GATEWAY_METRICS_IDLE_TIMEOUT");
   add_duration_option(app, "--session-ttl", c.session_ttl, "Idle time after which a session expires",
                       "SESSION_TTL");
   app.add_option("--event-retention", c.event_retention, "Events kept per session for resume")
@@ -87,6 +95,8 @@ std::string validate(const gateway_config& c) {
   if (!(c.rate_per_second > 0)) return "--rate-per-second must be positive";
   if (c.ws_idle_timeout < milliseconds(200)) return "--ws-idle-timeout must be at least 200ms";
   if (c.queue_sample_interval < milliseconds(10)) return "--queue-sample-interval must be at least 10ms";
+  if (c.metrics_port != 0 && c.metrics_port == c.port) return "--metrics-port must differ from --port";
+  if (c.metrics_idle_timeout.count() <= 0) return "--metrics-idle-timeout must be positive";
   if (!is_log_level(c.log_level)) return "--log-level '" + c.log_level + "' is not a level";
   return {};
 }

@@ -78,6 +78,7 @@ net::awaitable<http::response<http::string_body>> post_token(context& ctx, const
   auto s = co_await ctx.store.create(*valid);
   if (!s) co_return storage_error(s.error(), req);
   spdlog::info("session created for '{}'", s->name);
+  ctx.metrics.session_created();
   co_return json_response(http::status::ok,
                           json::object{{"token", s->token},
                                        {"name", s->name},
@@ -116,6 +117,13 @@ net::awaitable<http::response<http::string_body>> get_ready(context& ctx, const 
                           req.keep_alive());
 }
 
+// Every response of handle_http leaves through here, so each is counted once, by its status.
+template <class Body>
+http::message_generator counted(context& ctx, http::response<Body>&& res) {
+  ctx.metrics.http_response(res.result_int());
+  return http::message_generator(std::move(res));
+}
+
 http::message_generator serve_static(context& ctx, const request& req, const std::string& path) {
   const bool head = req.method() == http::verb::head;
   // Extensionless paths are client-side routes of the single-page app when a browser asks.
@@ -123,13 +131,13 @@ http::message_generator serve_static(context& ctx, const request& req, const std
   auto file = ctx.files.resolve(path, wants_html);
   if (!file) {
     auto detail = ctx.files.available() ? "Not Found" : "Not Found (the web client is not built: run `make web`)";
-    return error_response(http::status::not_found, detail, req.version(), req.keep_alive());
+    return counted(ctx, error_response(http::status::not_found, detail, req.version(), req.keep_alive()));
   }
   const auto cache = file->immutable ? "public, max-age=31536000, immutable" : "no-cache";
   http::file_body::value_type body;
   boost::system::error_code ec;
   body.open(file->path.c_str(), beast::file_mode::scan, ec);
-  if (ec) return error_response(http::status::not_found, "Not Found", req.version(), req.keep_alive());
+  if (ec) return counted(ctx, error_response(http::status::not_found, "Not Found", req.version(), req.keep_alive()));
   const auto size = body.size();
   if (head) {
     http::response<http::empty_body> res{http::status::ok, req.version()};
@@ -139,7 +147,7 @@ http::message_generator serve_static(context& ctx, const request& req, const std
     res.set("X-Content-Type-Options", "nosniff");
     res.content_length(size);
     res.keep_alive(req.keep_alive());
-    return res;
+    return counted(ctx, std::move(res));
   }
   http::response<http::file_body> res{std::piecewise_construct, std::make_tuple(std::move(body)),
                                       std::make_tuple(http::status::ok, req.version())};
@@ -149,7 +157,7 @@ http::message_generator serve_static(context& ctx, const request& req, const std
   res.set("X-Content-Type-Options", "nosniff");
   res.content_length(size);
   res.keep_alive(req.keep_alive());
-  return res;
+  return counted(ctx, std::move(res));
 }
 
 bool is_api_path(std::string_view p) {
@@ -178,13 +186,13 @@ http::response<http::string_body> error_response(http::status status, const json
 net::awaitable<http::message_generator> handle_http(context& ctx, request req) {
   auto parsed = boost::urls::parse_origin_form(req.target());
   if (!parsed)
-    co_return error_response(http::status::bad_request, "Malformed request target or query string", req.version(), false);
+    co_return counted(ctx, error_response(http::status::bad_request, "Malformed request target or query string", req.version(), false));
   const boost::urls::url_view u = *parsed;
   std::string path;
   try {
     path = u.path();
   } catch (const std::exception&) {
-    co_return error_response(http::status::bad_request, "Malformed request path", req.version(), false);
+    co_return counted(ctx, error_response(http::status::bad_request, "Malformed request path", req.version(), false));
   }
   const auto method = req.method();
   const auto origin = req[http::field::origin];
@@ -192,7 +200,7 @@ net::awaitable<http::message_generator> handle_http(context& ctx, request req) {
 
   if (!is_api_path(path)) {
     if (method != http::verb::get && method != http::verb::head)
-      co_return error_response(http::status::not_found, "Not Found", req.version(), req.keep_alive());
+      co_return counted(ctx, error_response(http::status::not_found, "Not Found", req.version(), req.keep_alive()));
     co_return serve_static(ctx, req, path);
   }
 
@@ -236,7 +244,7 @@ net::awaitable<http::message_generator> handle_http(context& ctx, request req) {
     res.set(http::field::access_control_allow_origin, origin);
     res.set(http::field::vary, "Origin");
   }
-  co_return res;
+  co_return counted(ctx, std::move(res));
 }
 
 }  // namespace parley::gateway

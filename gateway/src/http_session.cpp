@@ -89,6 +89,7 @@ net::awaitable<void> run_http_session(context& ctx, beast::tcp_stream stream, co
         res = error_response(http::status::bad_request, "Malformed HTTP request", 11, false);
       }
       if (res) {
+        ctx.metrics.http_response(res->result_int());
         stream.expires_after(cfg.http_timeout);
         co_await http::async_write(stream, *res, use_tuple);
       }
@@ -99,6 +100,7 @@ net::awaitable<void> run_http_session(context& ctx, beast::tcp_stream stream, co
       auto res = error_response(http::status::too_many_requests, "Too many connections from this address",
                                 req.version(), false);
       res.set(http::field::retry_after, "5");
+      ctx.metrics.http_response(res.result_int());
       stream.expires_after(cfg.http_timeout);
       co_await http::async_write(stream, res, use_tuple);
       break;
@@ -106,6 +108,7 @@ net::awaitable<void> run_http_session(context& ctx, beast::tcp_stream stream, co
     if (websocket::is_upgrade(req)) {
       auto out = co_await try_upgrade(ctx, stream, req, lease);
       if (!out.refusal) co_return;
+      ctx.metrics.http_response(out.refusal->result_int());
       stream.expires_after(cfg.http_timeout);
       co_await http::async_write(stream, *out.refusal, use_tuple);
       break;

@@ -1,6 +1,7 @@
 #include <parley/gateway/context.hpp>
 #include <parley/gateway/listener.hpp>
 #include <parley/gateway/server.hpp>
+#include <parley/metrics_server.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -40,8 +41,26 @@ int run_server(const gateway_config& cfg) {
   queue_monitor queue(net::make_strand(ioc), store, cfg);
   origin_policy origins(cfg.allowed_origins, cfg.allow_localhost_origins);
   static_files files(cfg.static_dir);
+  gateway_metrics metrics;
   context ctx{cfg, redis, store, hub, queue, origins, files,
-              std::make_shared<connection_limiter>(cfg.max_connections_per_ip)};
+              std::make_shared<connection_limiter>(cfg.max_connections_per_ip), metrics};
+  std::unique_ptr<metrics_server> metrics_http;
+  if (cfg.metrics_port != 0) {
+    // Reads only atomics and thread-safe accessors, as metrics_server requires.
+    metrics_http = std::make_unique<metrics_server>(
+        net::make_strand(ioc), metrics_server::options{cfg.metrics_host, cfg.metrics_port, cfg.metrics_idle_timeout},
+        [&](std::string& out) {
+          metrics.write(out, gateway_gauges{.websockets_open = hub.size(),
+                                            .redis_connected = redis.connected(),
+                                            .request_queue_depth = queue.depth(),
+                                            .busy = queue.busy()});
+        });
+    if (auto mec = metrics_http->start()) {
+      spdlog::critical("cannot serve metrics on {}:{}: {}", cfg.metrics_host, cfg.metrics_port, mec.message());
+      return 1;
+    }
+    spdlog::info("metrics on http://{}:{}/metrics", cfg.metrics_host, metrics_http->port());
+  }
 
   listener lst(ioc, ctx);
   boost::system::error_code ec;
@@ -72,6 +91,7 @@ int run_server(const gateway_config& cfg) {
         ctx.shutting_down = true;
         lst.stop();
         queue.stop();
+        if (metrics_http) metrics_http->stop();
         hub.for_each([](event_sink& s) { s.go_away(); });
         net::steady_timer t(co_await net::this_coro::executor);
         const auto deadline = std::chrono::steady_clock::now() + cfg.shutdown_grace;

@@ -76,7 +76,7 @@ net::awaitable<void> ws_session::run(std::shared_ptr<ws_session> self,
     buf.clear();
     buf.shrink_to_fit();
     if (!text) {
-      self->enqueue(protocol::error_frame(api_errc::binary_not_supported));
+      self->send_error(api_errc::binary_not_supported);
       continue;
     }
     co_await self->handle_text(std::move(payload));
@@ -102,6 +102,8 @@ net::awaitable<bool> ws_session::accept(std::unique_ptr<http::request<http::stri
     spdlog::debug("websocket accept failed: {}", ec.message());
     co_return false;
   }
+  ctx_.metrics.http_response(101);
+  ctx_.metrics.websocket_opened();
   if (ctx_.shutting_down) {
     const websocket::close_reason going_away(static_cast<websocket::close_code>(close_code::going_away),
                                              "server shutting down");
@@ -122,7 +124,7 @@ net::awaitable<void> ws_session::start(std::shared_ptr<ws_session> self) {
     if (snap) {
       if (auto id = protocol::stream_id::parse(snap->last_event_id)) last_sent_ = *id;
     } else if (snap.error() == errc::session_not_found) {
-      enqueue(protocol::error_frame(api_errc::session_expired));
+      send_error(api_errc::session_expired);
       close_with(close_code::session_expired, "session expired");
     }
   }
@@ -137,7 +139,7 @@ net::awaitable<void> ws_session::start(std::shared_ptr<ws_session> self) {
 net::awaitable<void> ws_session::handle_text(std::string text) {
   auto parsed = protocol::parse_client_frame(text);
   if (auto* e = std::get_if<protocol::frame_error>(&parsed)) {
-    enqueue(protocol::error_frame(e->code, e->message, e->field));
+    send_error(e->code, e->message, e->field);
     co_return;
   }
   auto& frame = std::get<protocol::client_frame>(parsed);
@@ -145,7 +147,7 @@ net::awaitable<void> ws_session::handle_text(std::string text) {
     enqueue(protocol::pong_frame());
   } else if (auto* s = std::get_if<protocol::stop_frame>(&frame)) {
     if (auto ec = co_await ctx_.store.stop(session_.token, s->message_id))
-      enqueue(protocol::error_frame(api_errc::unavailable));
+      send_error(api_errc::unavailable);
   } else {
     co_await handle_message(std::move(std::get<protocol::message_frame>(frame)));
   }
@@ -162,29 +164,29 @@ net::awaitable<void> ws_session::handle_message(protocol::message_frame m) {
       code = api_errc::message_too_long;
       msg = "the message text is longer than " + std::to_string(ctx_.cfg.max_message_chars) + " characters";
     }
-    enqueue(protocol::error_frame(code, msg, "text", {}, m.client_id));
+    send_error(code, msg, "text", std::nullopt, m.client_id);
     co_return;
   }
   if (ctx_.queue.busy()) {
-    enqueue(protocol::error_frame(api_errc::busy, make_error_code(api_errc::busy).message(), "",
-                                  ctx_.cfg.busy_retry_after.count(), m.client_id));
+    send_error(api_errc::busy, make_error_code(api_errc::busy).message(), "", ctx_.cfg.busy_retry_after.count(),
+               m.client_id);
     co_return;
   }
   accepting_ = true;
   auto r = co_await ctx_.store.accept(session_.token, m.text, m.client_id);
   if (!r) {
     if (r.error() == errc::session_not_found) {
-      enqueue(protocol::error_frame(api_errc::session_expired, make_error_code(api_errc::session_expired).message(),
-                                    "", {}, m.client_id));
+      send_error(api_errc::session_expired, make_error_code(api_errc::session_expired).message(), "", std::nullopt,
+                 m.client_id);
       close_with(close_code::session_expired, "session expired");
     } else {
       spdlog::warn("message for session {} not stored: {}", session_.token, r.error().message());
-      enqueue(protocol::error_frame(api_errc::unavailable, make_error_code(api_errc::unavailable).message(), "", {},
-                                    m.client_id));
+      send_error(api_errc::unavailable, make_error_code(api_errc::unavailable).message(), "", std::nullopt,
+                 m.client_id);
     }
   } else if (r->type == accept_outcome::kind::rate_limited) {
-    enqueue(protocol::error_frame(api_errc::rate_limited, make_error_code(api_errc::rate_limited).message(), "",
-                                  r->retry_after_ms, m.client_id));
+    send_error(api_errc::rate_limited, make_error_code(api_errc::rate_limited).message(), "", r->retry_after_ms,
+               m.client_id);
   } else {
     const bool duplicate = r->type == accept_outcome::kind::duplicate;
     boost::system::error_code ec;
@@ -193,9 +195,10 @@ net::awaitable<void> ws_session::handle_message(protocol::message_frame m) {
       // Stored but not queued: the client's resend (same client_id) queues it again, and any
       // later request of this session makes a worker answer every unanswered turn.
       spdlog::warn("message {} of session {} stored but not queued: {}", r->id, session_.token, ec.message());
-      enqueue(protocol::error_frame(api_errc::unavailable, make_error_code(api_errc::unavailable).message(), "", {},
-                                    m.client_id));
+      send_error(api_errc::unavailable, make_error_code(api_errc::unavailable).message(), "", std::nullopt,
+                 m.client_id);
     } else {
+      ctx_.metrics.message_accepted(duplicate);
       enqueue(protocol::ack_frame(r->id, duplicate ? std::nullopt : std::optional<long long>(r->seq), duplicate, m.client_id));
     }
   }
@@ -285,6 +288,7 @@ void ws_session::enqueue(frame_ptr frame) {
     // not get through either: drop the connection. Other sessions are unaffected.
     spdlog::warn("session {}: send queue over {} bytes, closing the slow connection", session_.token,
                  ctx_.cfg.max_send_queue_bytes);
+    ctx_.metrics.slow_client_closed();
     done_ = true;
     queue_.clear();
     queued_bytes_ = 0;
@@ -343,7 +347,7 @@ net::awaitable<void> ws_session::touch(std::shared_ptr<ws_session> self) {
   auto s = co_await ctx_.store.load(session_.token, false);
   if (done_ || close_reason_) co_return;
   if (!s && s.error() == errc::session_not_found) {
-    enqueue(protocol::error_frame(api_errc::session_expired));
+    send_error(api_errc::session_expired);
     close_with(close_code::session_expired, "session expired");
     co_return;
   }

@@ -21,6 +21,10 @@ struct gateway_config {
   std::uint16_t port = 3500;
   unsigned threads = 0;  // 0: one per CPU core
   std::string redis_url = "redis://127.0.0.1:6379";
+  // Prometheus endpoint (GET /metrics) on its own address, kept off the public port; 0: none.
+  std::string metrics_host = "127.0.0.1";
+  std::uint16_t metrics_port = 0;
+  milliseconds metrics_idle_timeout{30000};  // keep-alive connections of scrapers
 
   // Sessions.
   seconds session_ttl{3600};

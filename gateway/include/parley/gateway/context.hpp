@@ -4,6 +4,7 @@
 #include <parley/gateway/config.hpp>
 #include <parley/gateway/connection_limiter.hpp>
 #include <parley/gateway/event_hub.hpp>
+#include <parley/gateway/metrics.hpp>
 #include <parley/gateway/origin_policy.hpp>
 #include <parley/gateway/queue_monitor.hpp>
 #include <parley/gateway/session_store.hpp>
@@ -24,6 +25,7 @@ struct context {
   const origin_policy& origins;
   const static_files& files;
   std::shared_ptr<connection_limiter> limiter;
+  gateway_metrics& metrics;
   std::atomic<bool> shutting_down{false};
 };
 

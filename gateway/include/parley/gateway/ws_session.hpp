@@ -73,6 +73,12 @@ class ws_session : public event_sink, public std::enable_shared_from_this<ws_ses
   net::awaitable<void> handle_message(protocol::message_frame m);
   void enqueue(frame_ptr frame);
   void enqueue(std::string frame) { enqueue(std::make_shared<const std::string>(std::move(frame))); }
+  // An error frame for the client (protocol::error_frame's arguments), counted by its code.
+  template <class... Args>
+  void send_error(api_errc code, Args&&... args) {
+    ctx_.metrics.error_frame(code);
+    enqueue(protocol::error_frame(code, std::forward<Args>(args)...));
+  }
   void deliver(protocol::stream_id id, const frame_ptr& json);
   void flush_held();
   // `reason` must be a string literal (only the pointer is kept).

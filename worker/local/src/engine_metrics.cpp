@@ -1,14 +1,14 @@
 #include "engine_metrics.hpp"
 
+#include <parley/prometheus.hpp>
+
 #include <fmt/format.h>
 
 namespace parley::worker::local {
 
 namespace {
 
-void header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
-  out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
-}
+using prometheus::header;
 
 template <typename T>
 void scalar(std::string& out, std::string_view name, std::string_view type, std::string_view help,

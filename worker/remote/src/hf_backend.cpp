@@ -1,5 +1,7 @@
 #include <parley/worker/remote/hf_backend.hpp>
 
+#include <parley/prometheus.hpp>
+
 #include <parley/worker/remote/errors.hpp>
 #include <parley/worker/remote/prompt.hpp>
 #include <parley/worker/remote/stop_wait.hpp>
@@ -201,15 +203,13 @@ net::awaitable<result<generation_result>> hf_backend::generate(generation_reques
 }
 
 void hf_backend::write_metrics(std::string& out) const {
-  auto line = [&out](std::string_view name, std::string_view help, std::uint64_t v) {
-    out += "# HELP " + std::string(name) + " " + std::string(help) + "\n# TYPE " + std::string(name) + " counter\n" +
-           std::string(name) + " " + std::to_string(v) + "\n";
-  };
-  line("parley_hf_requests_total", "HTTP requests sent to the Inference API", requests_.load());
-  line("parley_hf_retries_total", "Requests retried after 408/429/5xx or a connect failure", retries_.load());
-  line("parley_hf_loading_waits_total", "Waits for a loading model (503 with estimated_time)", loading_waits_.load());
-  line("parley_hf_failures_total", "Replies failed after all attempts", failures_.load());
-  line("parley_hf_completions_total", "Replies completed", completions_.load());
+  namespace pm = parley::prometheus;
+  pm::counter(out, "parley_hf_requests_total", "HTTP requests sent to the Inference API", requests_.load());
+  pm::counter(out, "parley_hf_retries_total", "Requests retried after 408/429/5xx or a connect failure", retries_.load());
+  pm::counter(out, "parley_hf_loading_waits_total", "Waits for a loading model (503 with estimated_time)",
+              loading_waits_.load());
+  pm::counter(out, "parley_hf_failures_total", "Replies failed after all attempts", failures_.load());
+  pm::counter(out, "parley_hf_completions_total", "Replies completed", completions_.load());
 }
 
 }  // namespace parley::worker::remote

@@ -1,5 +1,7 @@
 #include <parley/worker/remote/openai_backend.hpp>
 
+#include <parley/prometheus.hpp>
+
 #include <parley/http/sse.hpp>
 #include <parley/worker/remote/errors.hpp>
 #include <parley/worker/remote/prompt.hpp>
@@ -288,30 +290,17 @@ net::awaitable<openai_backend::attempt_outcome> openai_backend::attempt(const st
 }
 
 void openai_backend::write_metrics(std::string& out) const {
-  auto line = [&out](std::string_view name, std::string_view help, std::string_view type, std::uint64_t v) {
-    out += "# HELP ";
-    out += name;
-    out += ' ';
-    out += help;
-    out += "\n# TYPE ";
-    out += name;
-    out += ' ';
-    out += type;
-    out += '\n';
-    out += name;
-    out += ' ';
-    out += std::to_string(v);
-    out += '\n';
-  };
-  line("parley_openai_requests_total", "HTTP requests sent to the OpenAI-compatible server", "counter", requests_.load());
-  line("parley_openai_retries_total", "Requests retried after 408/429/5xx or a connect failure", "counter",
-       retries_.load());
-  line("parley_openai_failures_total", "Replies failed after all attempts", "counter", failures_.load());
-  line("parley_openai_cancelled_total", "Replies stopped by the client", "counter", cancelled_.load());
-  line("parley_openai_completions_total", "Replies completed", "counter", completions_.load());
-  line("parley_openai_deltas_total", "Content deltas received", "counter", deltas_.load());
-  line("parley_openai_in_flight", "Requests open now", "gauge", limiter_.in_use());
-  line("parley_openai_waiting", "Requests waiting for a free in-flight slot", "gauge", limiter_.waiting());
+  namespace pm = parley::prometheus;
+  pm::counter(out, "parley_openai_requests_total", "HTTP requests sent to the OpenAI-compatible server", requests_.load());
+  pm::counter(out, "parley_openai_retries_total", "Requests retried after 408/429/5xx or a connect failure",
+              retries_.load());
+  pm::counter(out, "parley_openai_failures_total", "Replies failed after all attempts", failures_.load());
+  pm::counter(out, "parley_openai_cancelled_total", "Replies stopped by the client", cancelled_.load());
+  pm::counter(out, "parley_openai_completions_total", "Replies completed", completions_.load());
+  pm::counter(out, "parley_openai_deltas_total", "Content deltas received", deltas_.load());
+  pm::gauge(out, "parley_openai_in_flight", "Requests open now", static_cast<double>(limiter_.in_use()));
+  pm::gauge(out, "parley_openai_waiting", "Requests waiting for a free in-flight slot",
+            static_cast<double>(limiter_.waiting()));
 }
 
 }  // namespace parley::worker::remote

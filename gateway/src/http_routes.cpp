@@ -139,8 +139,8 @@ http::message_generator serve_static(context& ctx, const request& req, const std
   body.open(file->path.c_str(), beast::file_mode::scan, ec);
   if (ec) return counted(ctx, error_response(http::status::not_found, "Not Found", req.version(), req.keep_alive()));
   const auto size = body.size();
-  if (head) {
-    http::response<http::empty_body> res{http::status::ok, req.version()};
+  // HEAD and GET carry the same headers; only GET has the body.
+  auto with_headers = [&](auto&& res) {
     res.set(http::field::server, "parley-gateway");
     res.set(http::field::content_type, file->content_type);
     res.set(http::field::cache_control, cache);
@@ -148,16 +148,10 @@ http::message_generator serve_static(context& ctx, const request& req, const std
     res.content_length(size);
     res.keep_alive(req.keep_alive());
     return counted(ctx, std::move(res));
-  }
-  http::response<http::file_body> res{std::piecewise_construct, std::make_tuple(std::move(body)),
-                                      std::make_tuple(http::status::ok, req.version())};
-  res.set(http::field::server, "parley-gateway");
-  res.set(http::field::content_type, file->content_type);
-  res.set(http::field::cache_control, cache);
-  res.set("X-Content-Type-Options", "nosniff");
-  res.content_length(size);
-  res.keep_alive(req.keep_alive());
-  return counted(ctx, std::move(res));
+  };
+  if (head) return with_headers(http::response<http::empty_body>{http::status::ok, req.version()});
+  return with_headers(http::response<http::file_body>{std::piecewise_construct, std::make_tuple(std::move(body)),
+                                                      std::make_tuple(http::status::ok, req.version())});
 }
 
 bool is_api_path(std::string_view p) {

@@ -197,4 +197,16 @@ TEST_F(Static, ServesTheWebClient) {
   }
 }
 
+TEST_F(Static, HeadGivesTheHeadersOfGetWithoutTheBody) {
+  // Raw, so that nothing after the head could go unnoticed.
+  auto raw = pt::raw_request(port(), "HEAD /assets/app-abc123.js HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  ASSERT_EQ(raw.rfind("HTTP/1.1 200", 0), 0u) << raw;
+  EXPECT_NE(raw.find("Content-Type: text/javascript; charset=utf-8\r\n"), std::string::npos) << raw;
+  EXPECT_NE(raw.find("Content-Length: 14\r\n"), std::string::npos) << raw;
+  EXPECT_NE(raw.find("immutable"), std::string::npos) << raw;
+  EXPECT_NE(raw.find("X-Content-Type-Options: nosniff\r\n"), std::string::npos) << raw;
+  EXPECT_EQ(raw.find("console.log"), std::string::npos) << raw;
+  EXPECT_TRUE(raw.ends_with("\r\n\r\n")) << raw;
+}
+
 }  // namespace gw_test

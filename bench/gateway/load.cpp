@@ -137,18 +137,28 @@ std::vector<std::string> make_tokens(const options& o, int count) {
   return tokens;
 }
 
-net::awaitable<void> idle_socket(const options& o, stats& st, std::string token, net::steady_timer& release) {
-  auto ex = co_await net::this_coro::executor;
-  websocket::stream<beast::tcp_stream> ws(ex);
-  if (!co_await connect(beast::get_lowest_layer(ws), o)) {
+// Connects and upgrades to /chat; a failure is counted in `st` (failed: no TCP connection,
+// refused: the upgrade was turned down) and returns false.
+net::awaitable<bool> open_chat(websocket::stream<beast::tcp_stream>& ws, const options& o, stats& st,
+                               const std::string& token) {
+  const bool connected = co_await connect(beast::get_lowest_layer(ws), o);
+  if (!connected) {
     ++st.failed;
-    co_return;
+    co_return false;
   }
   auto [hec] = co_await ws.async_handshake(o.host, "/chat?token=" + token, use_tuple);
   if (hec) {
     ++st.refused;
-    co_return;
+    co_return false;
   }
+  co_return true;
+}
+
+net::awaitable<void> idle_socket(const options& o, stats& st, std::string token, net::steady_timer& release) {
+  auto ex = co_await net::this_coro::executor;
+  websocket::stream<beast::tcp_stream> ws(ex);
+  const bool open = co_await open_chat(ws, o, st, token);
+  if (!open) co_return;
   ++st.open;
   // Keep reading (answers the server's pings) until released.
   beast::flat_buffer buf;
@@ -170,15 +180,8 @@ net::awaitable<void> chatter(const options& o, stats& st, std::string token, net
                              clock_type::time_point& deadline) {
   auto ex = co_await net::this_coro::executor;
   websocket::stream<beast::tcp_stream> ws(ex);
-  if (!co_await connect(beast::get_lowest_layer(ws), o)) {
-    ++st.failed;
-    co_return;
-  }
-  auto [hec] = co_await ws.async_handshake(o.host, "/chat?token=" + token, use_tuple);
-  if (hec) {
-    ++st.refused;
-    co_return;
-  }
+  const bool open = co_await open_chat(ws, o, st, token);
+  if (!open) co_return;
   beast::flat_buffer buf;
   auto [fec, fn] = co_await ws.async_read(buf, use_tuple);  // `ready`
   if (fec) {

@@ -22,7 +22,7 @@ void queue_monitor::stop() {
 net::awaitable<void> queue_monitor::loop() {
   bool was_busy = false;
   while (!stopped_) {
-    auto d = co_await store_.queue_depth();
+    auto d = co_await store_.queue_depth(max_queue_);
     // On a storage error the last sample stays: messages fail with `unavailable` anyway.
     if (d) depth_.store(*d, std::memory_order_relaxed);
     if (busy() != was_busy) {

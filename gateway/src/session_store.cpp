@@ -6,6 +6,7 @@
 #include <parley/time.hpp>
 #include <parley/token.hpp>
 
+#include <algorithm>
 #include <chrono>
 
 namespace parley::gateway {
@@ -14,6 +15,10 @@ namespace {
 
 const redis::script& accept_script() {
   static const redis::script s{std::string(scripts::accept)};
+  return s;
+}
+const redis::script& queue_depth_script() {
+  static const redis::script s{std::string(scripts::queue_depth)};
   return s;
 }
 const redis::script& load_script() {
@@ -139,6 +144,11 @@ net::awaitable<result<event_page>> session_store::events_after(std::string token
   const auto& info = (*r)[0];
   const auto& range = (*r)[1];
   const bool after_exists = (*r)[2].is_array() && !(*r)[2].elements.empty();
+  if (info.is_error() && !info.str.starts_with("ERR no such key")) {
+    // LOADING after a restart, or another refusal: the events may all be there, so this is an
+    // outage to wait out, never a reason to tell the client its events are gone.
+    co_return errc::unavailable;
+  }
   if (info.is_error()) {
     // No stream: nothing happened in this session yet (or it was never created here).
     page.last_generated_id = "0-0";
@@ -180,26 +190,16 @@ net::awaitable<result<event_page>> session_store::events_after(std::string token
   co_return page;
 }
 
-net::awaitable<result<long long>> session_store::queue_depth() {
-  const std::string stream(keys::requests_stream);
-  std::vector<redis::command> cmds{{"XINFO", "GROUPS", stream}, {"XLEN", stream}};
-  auto r = co_await redis_.exec_pipeline(std::move(cmds));
+net::awaitable<result<long long>> session_store::queue_depth(std::size_t cap) {
+  std::vector<std::string> script_keys{std::string(keys::requests_stream)};
+  std::vector<std::string> args{std::string(keys::workers_group), std::to_string(std::max<std::size_t>(cap, 1))};
+  auto r = co_await queue_depth_script().run(redis_, script_keys, args);
   if (!r) co_return from_redis(r.error());
-  const auto length = (*r)[1].as_integer().value_or(0);
-  const auto& groups = (*r)[0];
-  if (groups.is_array()) {
-    for (const auto& g : groups.elements) {
-      const auto* name = field(g, "name");
-      if (!name || name->as_string() != keys::workers_group) continue;
-      const auto* pending = field(g, "pending");
-      const auto* lag = field(g, "lag");
-      const auto p = pending ? pending->as_integer().value_or(0) : 0;
-      // lag is nil when Redis cannot tell (entries deleted); the whole stream is the bound then.
-      const auto l = lag && !lag->is_nil() ? lag->as_integer().value_or(length) : length;
-      co_return p + l;
-    }
-  }
-  co_return length;
+  if (!r->is_array() || r->elements.size() != 2) co_return errc::bad_reply;
+  const auto pending = r->elements[0].as_integer();
+  const auto undelivered = r->elements[1].as_integer();
+  if (!pending || !undelivered) co_return errc::bad_reply;
+  co_return *pending + *undelivered;
 }
 
 }  // namespace parley::gateway

@@ -165,3 +165,55 @@ TEST_F(SessionStore, EventsAfterDetectsLostEvents) {
   EXPECT_FALSE(run(store_->events_after(token, ids[4], 100))->resync);   // still kept
   EXPECT_TRUE(run(store_->events_after(token, "99999999999999-0", 100))->resync);  // from the future
 }
+
+TEST_F(SessionStore, QueueDepthCountsPendingAndUndeliveredEntries) {
+  wait_connected();
+  const std::string stream = "parley:requests";
+  auto depth = [&](std::size_t cap) {
+    auto d = run(store_->queue_depth(cap));
+    EXPECT_TRUE(d);
+    return d ? *d : -1;
+  };
+  EXPECT_EQ(depth(100), 0);  // no stream yet
+  for (int i = 0; i < 6; ++i) redis_.command({"XADD", stream, "*", "token", "t", "seq", "1", "id", "0-1"});
+  // No group (no worker started yet): every entry waits, up to the cap.
+  EXPECT_EQ(depth(100), 6);
+  EXPECT_EQ(depth(4), 4);
+  redis_.command({"XGROUP", "CREATE", stream, "parley-workers", "0"});
+  EXPECT_EQ(depth(100), 6);
+  // A worker reads two, acknowledges one: one pending, four undelivered.
+  auto read = redis_.command({"XREADGROUP", "GROUP", "parley-workers", "w", "COUNT", "2", "STREAMS", stream, ">"});
+  ASSERT_EQ(read.elements.size(), 1u);
+  redis_.command({"XACK", stream, "parley-workers", read.elements[0].elements[1].elements[0].elements[0].str});
+  EXPECT_EQ(depth(100), 5);
+  EXPECT_EQ(depth(2), 3);
+}
+
+// After an AOF replay Redis 7.0 can report a `lag` for entries read long ago (entries-read not
+// restored); `XGROUP SETID ... ENTRIESREAD 0` puts a group in that state directly.
+TEST_F(SessionStore, QueueDepthIgnoresAStaleGroupLag) {
+  wait_connected();
+  const std::string stream = "parley:requests";
+  for (int i = 0; i < 8; ++i) redis_.command({"XADD", stream, "*", "token", "t", "seq", "1", "id", "0-1"});
+  redis_.command({"XGROUP", "CREATE", stream, "parley-workers", "$"});
+  redis_.command({"XGROUP", "SETID", stream, "parley-workers", "$", "ENTRIESREAD", "0"});
+  auto groups = redis_.command({"XINFO", "GROUPS", stream});
+  const auto& g = groups.elements.at(0).elements;
+  for (std::size_t i = 0; i + 1 < g.size(); i += 2) {
+    if (g[i].str == "lag") ASSERT_EQ(g[i + 1].integer, 8) << "the group is not in the stale state";
+  }
+  auto d = run(store_->queue_depth(100));
+  ASSERT_TRUE(d);
+  EXPECT_EQ(*d, 0);
+}
+
+// Only a missing stream means "nothing happened yet"; any other refusal (LOADING after a
+// restart, a key of the wrong type) is an outage, never "your events are gone".
+TEST_F(SessionStore, EventsAfterTreatsARefusalAsAnOutageNotAsLostEvents) {
+  wait_connected();
+  auto token = session();
+  redis_.command({"SET", "parley:{" + token + "}:events", "not a stream"});
+  auto page = run(store_->events_after(token, "1700000000000-0", 10));
+  ASSERT_FALSE(page);
+  EXPECT_EQ(page.error(), gw::errc::unavailable);
+}

@@ -82,4 +82,27 @@ if ARGV[2] == '1' then history = redis.call('LRANGE', KEYS[2], 0, -1) end
 return {s[1] or '', s[2] or '', last_id, history}
 )lua";
 
+// KEYS: the request stream. ARGV: group, cap. Returns {pending, undelivered}: entries delivered
+// to a consumer and not acknowledged (the group's PEL), and entries after the group's
+// last-delivered-id, counted by reading them (at most `cap`). The group's `lag` is not used: Redis
+// 7.0 does not restore `entries-read` when it replays reads made after an AOF rewrite, so after a
+// restart `lag` can report entries that were read long ago, and nothing ever corrects it. Without
+// the group (no worker started yet), every entry of the stream waits, up to `cap`.
+inline constexpr std::string_view queue_depth = R"lua(
+local cap = tonumber(ARGV[2])
+if redis.call('EXISTS', KEYS[1]) == 0 then return {0, 0} end
+local last = nil
+local pending = 0
+for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+  local f = {}
+  for i = 1, #g, 2 do f[g[i]] = g[i + 1] end
+  if f['name'] == ARGV[1] then
+    last = f['last-delivered-id']
+    pending = f['pending']
+  end
+end
+if last == nil then return {0, math.min(cap, redis.call('XLEN', KEYS[1]))} end
+return {pending, #redis.call('XRANGE', KEYS[1], '(' .. last, '+', 'COUNT', cap)}
+)lua";
+
 }  // namespace parley::gateway::scripts

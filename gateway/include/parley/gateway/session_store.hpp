@@ -56,8 +56,9 @@ class session_store {
   net::awaitable<boost::system::error_code> stop(std::string token, std::string message_id);
   // Events with ids after `after`, at most `count`.
   net::awaitable<result<event_page>> events_after(std::string token, std::string after, std::size_t count);
-  // Request-queue depth: lag + pending of the workers' group, or the stream length without one.
-  net::awaitable<result<long long>> queue_depth();
+  // Request-queue depth: entries delivered and not acknowledged plus entries not yet delivered,
+  // counting the undelivered ones up to `cap` (scripts::queue_depth says why not `lag`).
+  net::awaitable<result<long long>> queue_depth(std::size_t cap);
 
  private:
   redis::client& redis_;

@@ -9,6 +9,8 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_future.hpp>
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <future>
 
@@ -184,6 +186,45 @@ TEST(redis_subscriber, delivers_messages_and_resubscribes_after_restart) {
     pub.stop();
     sub.stop();
   });
+}
+
+
+// A refused handshake is reported with the server's own words, not as "unreachable", and the
+// client keeps retrying: once the password is right again, it connects.
+TEST(redis_client, a_refused_handshake_is_logged_with_the_servers_message) {
+  testing::redis_server server;
+  auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(64);
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("test", sink));
+  run_test([&](net::any_io_executor ex) -> net::awaitable<void> {
+    client admin(ex, cfg_for(server));
+    admin.start();
+    co_await wait_connected(admin);
+    auto set = co_await admin.exec("CONFIG", "SET", "requirepass", "right");
+    EXPECT_TRUE(set && set->as_string() == "OK");
+    auto cfg = cfg_for(server);
+    cfg.password = "wrong";
+    client c(ex, cfg);
+    c.start();
+    std::string logged;
+    for (int i = 0; i < 200 && logged.find("WRONGPASS") == std::string::npos; ++i) {
+      co_await sleep_for(10ms);
+      logged.clear();
+      for (const auto& line : sink->last_formatted()) logged += line;
+    }
+    EXPECT_NE(logged.find("refused the handshake: WRONGPASS"), std::string::npos) << logged;
+    EXPECT_EQ(logged.find("unreachable"), std::string::npos) << logged;
+    EXPECT_FALSE(c.connected());
+    auto r = co_await c.exec("PING");
+    EXPECT_FALSE(r);
+    auto unset = co_await admin.exec("CONFIG", "SET", "requirepass", "wrong");
+    EXPECT_TRUE(unset && unset->as_string() == "OK");
+    co_await wait_connected(c);
+    EXPECT_TRUE(c.connected());
+    c.stop();
+    admin.stop();
+  });
+  spdlog::set_default_logger(previous);
 }
 
 }  // namespace

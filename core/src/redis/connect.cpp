@@ -17,13 +17,13 @@ using boost::system::error_code;
 using net::ip::tcp;
 constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 
-net::awaitable<error_code> connect_and_greet(tcp::socket& socket, const config& cfg, reader& rd) {
+net::awaitable<open_result> connect_and_greet(tcp::socket& socket, const config& cfg, reader& rd) {
   auto ex = co_await net::this_coro::executor;
   tcp::resolver resolver(ex);
   auto [rec, endpoints] = co_await resolver.async_resolve(cfg.host, std::to_string(cfg.port), use_tuple);
-  if (rec) co_return rec;
+  if (rec) co_return open_result{rec, {}};
   auto [cec, ep] = co_await net::async_connect(socket, endpoints, use_tuple);
-  if (cec) co_return cec;
+  if (cec) co_return open_result{cec, {}};
   socket.set_option(tcp::no_delay(true));
 
   std::vector<command> hello;
@@ -33,32 +33,40 @@ net::awaitable<error_code> connect_and_greet(tcp::socket& socket, const config& 
   }
   if (cfg.db != 0) hello.push_back({"SELECT", std::to_string(cfg.db)});
   if (!cfg.client_name.empty()) hello.push_back({"CLIENT", "SETNAME", cfg.client_name});
-  if (hello.empty()) co_return error_code{};
+  // AUTH, SELECT and CLIENT are served while the server loads its dataset, PING is not: a
+  // connection opened then would see every command fail with LOADING, and a caller could take
+  // "no such stream" for "trimmed". Not connected until loading ends.
+  hello.push_back({"PING"});
 
   std::string out;
   for (const auto& c : hello) encode(c, out);
   auto [wec, wn] = co_await net::async_write(socket, net::buffer(out), use_tuple);
-  if (wec) co_return wec;
+  if (wec) co_return open_result{wec, {}};
   std::size_t got = 0;
   std::array<char, 4096> buf;
+  open_result refused;
   while (got < hello.size()) {
     auto r = rd.next();
-    if (!r) co_return r.error();
+    if (!r) co_return open_result{r.error(), {}};
     if (*r) {
-      if ((*r)->is_error()) co_return make_error_code(errc::not_connected);
+      // Every reply is read, so the first refusal is the one reported (AUTH's, typically).
+      if ((*r)->is_error() && !refused.ec) {
+        const bool loading = (*r)->str.starts_with("LOADING");
+        refused = {make_error_code(loading ? errc::loading : errc::handshake_refused), (*r)->str};
+      }
       ++got;
       continue;
     }
     auto [ec, n] = co_await socket.async_read_some(net::buffer(buf), use_tuple);
-    if (ec) co_return ec;
+    if (ec) co_return open_result{ec, {}};
     rd.feed({buf.data(), n});
   }
-  co_return error_code{};
+  co_return refused;
 }
 
 }  // namespace
 
-net::awaitable<error_code> open_connection(tcp::socket& socket, const config& cfg, reader& rd) {
+net::awaitable<open_result> open_connection(tcp::socket& socket, const config& cfg, reader& rd) {
   // The deadline closes the socket, which fails whatever step is in progress. Everything runs
   // on the caller's strand, so `state->finished` is set before a late expiry can act.
   struct deadline_state {
@@ -73,11 +81,11 @@ net::awaitable<error_code> open_connection(tcp::socket& socket, const config& cf
     error_code ignored;
     socket.close(ignored);
   });
-  auto ec = co_await connect_and_greet(socket, cfg, rd);
+  auto out = co_await connect_and_greet(socket, cfg, rd);
   state->finished = true;
   deadline.cancel();
-  if (state->expired) co_return make_error_code(errc::timeout);
-  co_return ec;
+  if (state->expired) co_return open_result{make_error_code(errc::timeout), {}};
+  co_return out;
 }
 
 }  // namespace parley::redis::detail

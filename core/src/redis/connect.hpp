@@ -8,8 +8,16 @@
 
 namespace parley::redis::detail {
 
-// On success the socket is connected and authenticated and `rd` holds no pending bytes.
-net::awaitable<boost::system::error_code> open_connection(net::ip::tcp::socket& socket, const config& cfg,
-                                                          reader& rd);
+struct open_result {
+  boost::system::error_code ec;
+  // The server's own words when it refused the handshake (errc::handshake_refused), e.g.
+  // "WRONGPASS invalid username-password pair or user is disabled.", or was loading.
+  std::string server_message;
+};
+
+// On success the socket is connected and authenticated, the server has its dataset loaded (a
+// PING answered; LOADING is errc::loading, for the caller to retry), and `rd` holds no pending
+// bytes.
+net::awaitable<open_result> open_connection(net::ip::tcp::socket& socket, const config& cfg, reader& rd);
 
 }  // namespace parley::redis::detail

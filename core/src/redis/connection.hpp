@@ -100,10 +100,11 @@ class connection_base : public std::enable_shared_from_this<Derived> {
     auto self = this->shared_from_this();
     auto delay = cfg_.reconnect_min;
     int failures = 0;
+    boost::system::error_code last_failure;
     while (!stopped_) {
       reader rd;
       socket_ = net::ip::tcp::socket(strand_);
-      auto ec = co_await open_connection(socket_, cfg_, rd);
+      auto [ec, server_message] = co_await open_connection(socket_, cfg_, rd);
       if (stopped_) break;
       if (!ec) {
         if (had_connection_) spdlog::info("{} {}:{} reconnected", what_, cfg_.host, cfg_.port);
@@ -130,8 +131,18 @@ class connection_base : public std::enable_shared_from_this<Derived> {
           spdlog::warn("{} {}:{} connection lost{}", what_, cfg_.host, cfg_.port, timed_out_ ? " (timeout)" : "");
           derived().on_lost();
         }
-      } else if (failures++ == 0) {
-        spdlog::warn("{} {}:{} unreachable: {}; retrying", what_, cfg_.host, cfg_.port, ec.message());
+      } else {
+        close_socket();
+        // Said once per kind of failure, not once per retry.
+        if (failures++ == 0 || ec != last_failure) {
+          if (ec == errc::handshake_refused)
+            spdlog::error("{} {}:{} refused the handshake: {}; retrying", what_, cfg_.host, cfg_.port, server_message);
+          else if (ec == errc::loading)
+            spdlog::warn("{} {}:{} is loading its dataset; waiting", what_, cfg_.host, cfg_.port);
+          else
+            spdlog::warn("{} {}:{} unreachable: {}; retrying", what_, cfg_.host, cfg_.port, ec.message());
+        }
+        last_failure = ec;
       }
       if (stopped_) break;
       backoff_.expires_after(delay);

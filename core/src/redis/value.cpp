@@ -36,6 +36,8 @@ class category_impl : public boost::system::error_category {
       case errc::shut_down: return "redis client stopped";
       case errc::bad_url: return "invalid redis url";
       case errc::reply_error: return "redis replied with an error";
+      case errc::handshake_refused: return "redis refused the connection handshake";
+      case errc::loading: return "redis is loading its dataset";
     }
     return "unknown redis error";
   }

@@ -38,6 +38,8 @@ enum class errc {
   shut_down,          // the client was stopped
   bad_url,            // parse_url rejected the URL
   reply_error,        // used by helpers that expect a non-error reply (carries no text)
+  handshake_refused,  // AUTH, SELECT or CLIENT SETNAME was refused (wrong password, ACL, no such db)
+  loading,            // the server is loading its dataset (AOF/RDB) and answers LOADING; retried
 };
 
 const boost::system::error_category& category() noexcept;

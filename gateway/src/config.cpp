@@ -55,6 +55,14 @@ void register_options(CLI::App& app, gateway_config& c) {
   app.add_option("--max-connections-per-ip", c.max_connections_per_ip, "Open connections allowed per client address")
       ->envname("MAX_CONNECTIONS_PER_IP")
       ->capture_default_str();
+  app.add_option("--max-connections", c.max_connections,
+                 "Open connections in all (0: the descriptor limit minus --reserved-descriptors)")
+      ->envname("MAX_CONNECTIONS")
+      ->capture_default_str();
+  app.add_option("--reserved-descriptors", c.reserved_descriptors,
+                 "File descriptors kept free of client connections (Redis, files)")
+      ->envname("RESERVED_DESCRIPTORS")
+      ->capture_default_str();
   app.add_option("--rate-burst", c.rate_burst, "Messages a session may send at once (token bucket size)")
       ->envname("RATE_BURST")
       ->capture_default_str();
@@ -64,8 +72,13 @@ void register_options(CLI::App& app, gateway_config& c) {
   app.add_option("--max-queue", c.max_queue, "Request-queue depth at which messages are refused with busy")
       ->envname("MAX_QUEUE")
       ->capture_default_str();
-  add_duration_option(app, "--http-timeout", c.http_timeout, "Time to read one HTTP request; keep-alive idle",
+  add_duration_option(app, "--http-timeout", c.http_timeout, "Keep-alive idle time; time to read a request body",
                       "HTTP_TIMEOUT");
+  add_duration_option(app, "--http-header-timeout", c.http_header_timeout,
+                      "Time to send a whole request head (408 after it)", "HTTP_HEADER_TIMEOUT");
+  add_duration_option(app, "--lingering-time", c.lingering_time,
+                      "After an error answer, how long the rest of the request is read and dropped",
+                      "LINGERING_TIME");
   add_duration_option(app, "--ws-handshake-timeout", c.ws_handshake_timeout, "WebSocket handshake time limit",
                       "WS_HANDSHAKE_TIMEOUT");
   add_duration_option(app, "--ws-idle-timeout", c.ws_idle_timeout,
@@ -74,6 +87,8 @@ void register_options(CLI::App& app, gateway_config& c) {
                       "How often the request-queue depth is sampled", "QUEUE_SAMPLE_INTERVAL");
   add_duration_option(app, "--busy-retry-after", c.busy_retry_after, "retry_after_ms sent with busy",
                       "BUSY_RETRY_AFTER");
+  add_duration_option(app, "--replay-retry", c.replay_retry, "Wait before retrying a failed event replay",
+                      "REPLAY_RETRY");
   add_duration_option(app, "--shutdown-grace", c.shutdown_grace, "Time given to close connections on SIGTERM",
                       "SHUTDOWN_GRACE");
   app.add_option("--log-level", c.log_level, "trace, debug, info, warn, error, critical, off")
@@ -93,6 +108,10 @@ std::string validate(const gateway_config& c) {
   if (c.max_connections_per_ip == 0) return "--max-connections-per-ip must be positive";
   if (!(c.rate_burst >= 1)) return "--rate-burst must be at least 1";
   if (!(c.rate_per_second > 0)) return "--rate-per-second must be positive";
+  if (c.http_timeout.count() <= 0) return "--http-timeout must be positive";
+  if (c.http_header_timeout.count() <= 0) return "--http-header-timeout must be positive";
+  if (c.lingering_time.count() < 0) return "--lingering-time must not be negative";
+  if (c.replay_retry < milliseconds(10)) return "--replay-retry must be at least 10ms";
   if (c.ws_idle_timeout < milliseconds(200)) return "--ws-idle-timeout must be at least 200ms";
   if (c.queue_sample_interval < milliseconds(10)) return "--queue-sample-interval must be at least 10ms";
   if (c.metrics_port != 0 && c.metrics_port == c.port) return "--metrics-port must differ from --port";

@@ -7,10 +7,19 @@ void connection_limiter::lease::reset() {
   owner_.reset();
 }
 
-connection_limiter::lease connection_limiter::try_acquire(const std::string& address) {
+connection_limiter::lease connection_limiter::try_acquire(const std::string& address, refusal* why) {
   std::lock_guard lk(mu_);
+  if (why) *why = refusal::none;
+  if (max_total_ != 0 && total_ >= max_total_) {
+    if (why) *why = refusal::total_full;
+    return {};
+  }
   auto& n = counts_[address];
-  if (n >= max_) return {};
+  if (n >= max_) {
+    if (n == 0) counts_.erase(address);
+    if (why) *why = refusal::address_full;
+    return {};
+  }
   ++n;
   ++total_;
   return lease(shared_from_this(), address);

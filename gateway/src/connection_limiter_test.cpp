@@ -39,3 +39,24 @@ TEST(ConnectionLimiter, ThreadSafe) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(lim->total(), 0u);
 }
+
+TEST(ConnectionLimiter, CapsAllConnectionsTogetherAndSaysWhy) {
+  auto lim = std::make_shared<connection_limiter>(2, 3);
+  connection_limiter::refusal why = connection_limiter::refusal::total_full;
+  auto a = lim->try_acquire("1.1.1.1", &why);
+  EXPECT_EQ(why, connection_limiter::refusal::none);
+  auto b = lim->try_acquire("1.1.1.1");
+  auto over_address = lim->try_acquire("1.1.1.1", &why);
+  EXPECT_FALSE(over_address);
+  EXPECT_EQ(why, connection_limiter::refusal::address_full);
+  auto c = lim->try_acquire("2.2.2.2");
+  EXPECT_TRUE(c);
+  auto over_total = lim->try_acquire("3.3.3.3", &why);
+  EXPECT_FALSE(over_total);
+  EXPECT_EQ(why, connection_limiter::refusal::total_full);
+  EXPECT_EQ(lim->count("3.3.3.3"), 0u);
+  EXPECT_EQ(lim->total(), 3u);
+  c.reset();
+  EXPECT_TRUE(lim->try_acquire("3.3.3.3", &why));
+  EXPECT_EQ(why, connection_limiter::refusal::none);
+}

@@ -8,13 +8,17 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/http/status.hpp>
 #include <spdlog/spdlog.h>
 
 namespace parley::gateway {
 
+namespace http = boost::beast::http;
+
 namespace {
 // Pause after an accept error such as EMFILE, so a full descriptor table does not spin a core.
 constexpr std::chrono::milliseconds accept_error_pause{100};
+constexpr std::chrono::seconds refusal_log_interval{10};
 }  // namespace
 
 listener::listener(net::io_context& ioc, context& ctx) : ioc_(ioc), ctx_(ctx), acceptor_(net::make_strand(ioc)) {}
@@ -39,6 +43,19 @@ void listener::stop() {
   });
 }
 
+void listener::note_refusal(const std::string& address) {
+  // One line per interval, not one per refused socket: a flood must not also flood the log.
+  ++refused_;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_refusal_log_ < refusal_log_interval) return;
+  last_refusal_log_ = now;
+  if (address.empty())
+    spdlog::warn("connection cap reached ({} in all): {} connection(s) refused", ctx_.limiter->total(), refused_);
+  else
+    spdlog::warn("connection cap reached for {}: {} connection(s) refused", address, refused_);
+  refused_ = 0;
+}
+
 net::awaitable<void> listener::accept_loop() {
   while (acceptor_.is_open()) {
     auto [ec, socket] = co_await acceptor_.async_accept(net::make_strand(ioc_), net::as_tuple(net::use_awaitable));
@@ -52,8 +69,21 @@ net::awaitable<void> listener::accept_loop() {
     boost::system::error_code rec;
     const auto remote = socket.remote_endpoint(rec);
     if (rec) continue;
-    auto lease = ctx_.limiter->try_acquire(remote.address().to_string());
-    if (!lease) spdlog::warn("connection cap reached for {}", remote.address().to_string());
+    // Small frames (acks, deltas) must leave at once, not wait for the client's delayed ACK.
+    socket.set_option(net::ip::tcp::no_delay(true), rec);
+    connection_limiter::refusal why{};
+    auto lease = ctx_.limiter->try_acquire(remote.address().to_string(), &why);
+    if (!lease) {
+      const bool address_full = why == connection_limiter::refusal::address_full;
+      note_refusal(address_full ? remote.address().to_string() : std::string());
+      if (address_full)
+        refuse_connection(ctx_, std::move(socket), http::status::too_many_requests,
+                          "Too many connections from this address");
+      else
+        refuse_connection(ctx_, std::move(socket), http::status::service_unavailable,
+                          "Too many connections; try again shortly");
+      continue;
+    }
     auto ex = socket.get_executor();
     net::co_spawn(ex, run_http_session(ctx_, boost::beast::tcp_stream(std::move(socket)), std::move(lease)),
                   net::detached);

@@ -13,6 +13,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include <sys/resource.h>
+
 #include <thread>
 #include <vector>
 
@@ -21,6 +23,25 @@ namespace parley::gateway {
 namespace {
 // How often shutdown checks whether every WebSocket has gone.
 constexpr std::chrono::milliseconds drain_poll{50};
+
+// Raises the soft descriptor limit to the hard one and returns how many client connections may
+// be open at once: --max-connections, or the limit minus the descriptors kept for Redis, the
+// listener, logs and refusals.
+std::size_t connection_budget(const gateway_config& cfg) {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+    rlimit raised = lim;
+    raised.rlim_cur = lim.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) lim = raised;
+  }
+  const std::size_t fds = lim.rlim_cur == RLIM_INFINITY ? 1u << 20 : static_cast<std::size_t>(lim.rlim_cur);
+  const std::size_t derived = fds > cfg.reserved_descriptors ? fds - cfg.reserved_descriptors : 1;
+  if (cfg.max_connections == 0) return derived;
+  if (cfg.max_connections > derived)
+    spdlog::warn("--max-connections {} is above what {} descriptors allow ({}); accepts may fail with EMFILE",
+                 cfg.max_connections, fds, derived);
+  return cfg.max_connections;
+}
 }  // namespace
 
 int run_server(const gateway_config& cfg) {
@@ -42,8 +63,9 @@ int run_server(const gateway_config& cfg) {
   origin_policy origins(cfg.allowed_origins, cfg.allow_localhost_origins);
   static_files files(cfg.static_dir);
   gateway_metrics metrics;
+  const auto max_connections = connection_budget(cfg);
   context ctx{cfg, redis, store, hub, queue, origins, files,
-              std::make_shared<connection_limiter>(cfg.max_connections_per_ip), metrics};
+              std::make_shared<connection_limiter>(cfg.max_connections_per_ip, max_connections), metrics};
   std::unique_ptr<metrics_server> metrics_http;
   if (cfg.metrics_port != 0) {
     // Reads only atomics and thread-safe accessors, as metrics_server requires.
@@ -77,8 +99,8 @@ int run_server(const gateway_config& cfg) {
   subscriber.start();
   queue.start();
   lst.start();
-  spdlog::info("listening on http://{}:{} ({} threads, redis {}:{}, static files {})", cfg.host,
-               lst.local_endpoint().port(), threads, redis_cfg->host, redis_cfg->port,
+  spdlog::info("listening on http://{}:{} ({} threads, up to {} connections, redis {}:{}, static files {})",
+               cfg.host, lst.local_endpoint().port(), threads, max_connections, redis_cfg->host, redis_cfg->port,
                files.available() ? cfg.static_dir : cfg.static_dir + " (missing)");
 
   net::signal_set signals(ioc, SIGINT, SIGTERM);

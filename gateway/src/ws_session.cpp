@@ -168,7 +168,7 @@ net::awaitable<void> ws_session::handle_message(protocol::message_frame m) {
     co_return;
   }
   if (ctx_.queue.busy()) {
-    send_error(api_errc::busy, make_error_code(api_errc::busy).message(), "", ctx_.cfg.busy_retry_after.count(),
+    send_error(api_errc::busy, make_error_code(api_errc::busy).message(), std::nullopt, ctx_.cfg.busy_retry_after.count(),
                m.client_id);
     co_return;
   }
@@ -176,16 +176,16 @@ net::awaitable<void> ws_session::handle_message(protocol::message_frame m) {
   auto r = co_await ctx_.store.accept(session_.token, m.text, m.client_id);
   if (!r) {
     if (r.error() == errc::session_not_found) {
-      send_error(api_errc::session_expired, make_error_code(api_errc::session_expired).message(), "", std::nullopt,
+      send_error(api_errc::session_expired, make_error_code(api_errc::session_expired).message(), std::nullopt, std::nullopt,
                  m.client_id);
       close_with(close_code::session_expired, "session expired");
     } else {
       spdlog::warn("message for session {} not stored: {}", session_.token, r.error().message());
-      send_error(api_errc::unavailable, make_error_code(api_errc::unavailable).message(), "", std::nullopt,
+      send_error(api_errc::unavailable, make_error_code(api_errc::unavailable).message(), std::nullopt, std::nullopt,
                  m.client_id);
     }
   } else if (r->type == accept_outcome::kind::rate_limited) {
-    send_error(api_errc::rate_limited, make_error_code(api_errc::rate_limited).message(), "", r->retry_after_ms,
+    send_error(api_errc::rate_limited, make_error_code(api_errc::rate_limited).message(), std::nullopt, r->retry_after_ms,
                m.client_id);
   } else {
     const bool duplicate = r->type == accept_outcome::kind::duplicate;
@@ -195,7 +195,7 @@ net::awaitable<void> ws_session::handle_message(protocol::message_frame m) {
       // Stored but not queued: the client's resend (same client_id) queues it again, and any
       // later request of this session makes a worker answer every unanswered turn.
       spdlog::warn("message {} of session {} stored but not queued: {}", r->id, session_.token, ec.message());
-      send_error(api_errc::unavailable, make_error_code(api_errc::unavailable).message(), "", std::nullopt,
+      send_error(api_errc::unavailable, make_error_code(api_errc::unavailable).message(), std::nullopt, std::nullopt,
                  m.client_id);
     } else {
       ctx_.metrics.message_accepted(duplicate);
@@ -217,10 +217,15 @@ net::awaitable<void> ws_session::sync(std::shared_ptr<ws_session> self) {
     while (!done_) {
       auto page = co_await ctx_.store.events_after(session_.token, last_sent_.str(), replay_page);
       if (!page) {
-        // Redis is down: the subscriber's reconnect triggers another replay from last_sent_.
-        spdlog::warn("replay for session {} failed: {}", session_.token, page.error().message());
+        if (!replay_failed_) spdlog::warn("replay for session {} failed: {}", session_.token, page.error().message());
+        replay_failed_ = true;
+        if (!retry_scheduled_) {
+          retry_scheduled_ = true;
+          net::co_spawn(ws_.get_executor(), retry_sync(self), net::detached);
+        }
         break;
       }
+      replay_failed_ = false;
       if (page->resync) {
         enqueue(protocol::resync_required_frame());
         if (auto id = protocol::stream_id::parse(page->last_generated_id)) last_sent_ = *id;
@@ -240,11 +245,19 @@ net::awaitable<void> ws_session::sync(std::shared_ptr<ws_session> self) {
   flush_held();
 }
 
+net::awaitable<void> ws_session::retry_sync(std::shared_ptr<ws_session> self) {
+  net::steady_timer wait(ws_.get_executor(), ctx_.cfg.replay_retry);
+  co_await wait.async_wait(use_tuple);
+  retry_scheduled_ = false;
+  if (!done_ && replay_failed_) co_await sync(self);
+}
+
 void ws_session::deliver(protocol::stream_id id, const frame_ptr& json) {
   if (syncing_ || accepting_) {
     held_.emplace_back(id, json);
     return;
   }
+  if (replay_failed_) return;
   if (id > last_sent_) {
     enqueue(json);
     last_sent_ = id;

@@ -43,16 +43,31 @@ struct gateway_config {
   std::size_t max_header_bytes = 8 * 1024;
   std::size_t max_send_queue_bytes = 1024 * 1024;
   std::size_t max_connections_per_ip = 256;
+  // Open connections in all; 0: the descriptor limit (RLIMIT_NOFILE, raised to its hard limit at
+  // start) minus `reserved_descriptors`, kept for Redis, files and the listener, so one flood
+  // can never leave the gateway without descriptors for Redis or for other clients' refusals.
+  std::size_t max_connections = 0;
+  std::size_t reserved_descriptors = 64;
   double rate_burst = 10;         // token bucket capacity per session
   double rate_per_second = 1;     // refill rate
   std::size_t max_queue = 1000;   // request-queue depth at which new messages get `busy`
 
   // Timing.
-  milliseconds http_timeout{30000};          // reading one request / keep-alive idle
+  milliseconds http_timeout{30000};          // keep-alive idle; reading a request body
+  // A connection must deliver a whole request head this soon after it opens (or after the first
+  // byte of a later request on a keep-alive connection): 408 otherwise. At most http_timeout
+  // (the smaller applies), so half-sent heads cannot hold descriptors for long.
+  milliseconds http_header_timeout{10000};
+  // After an error answer (400, 408, 413, 431), the rest of the request is read and dropped for
+  // at most this long before closing, so a client that sends everything before reading sees the
+  // answer instead of a reset (a "lingering close", as nginx does).
+  milliseconds lingering_time{5000};
+  milliseconds refusal_write_timeout{1000};   // writing the 429/503 to a connection refused at accept
   milliseconds ws_handshake_timeout{10000};
   milliseconds ws_idle_timeout{60000};       // no frame and no pong for this long: closed
   milliseconds queue_sample_interval{1000};
   milliseconds busy_retry_after{2000};
+  milliseconds replay_retry{1000};           // a failed event replay (Redis down) is retried after it
   milliseconds shutdown_grace{3000};
 
   std::string log_level = "info";

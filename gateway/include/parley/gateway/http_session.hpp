@@ -7,11 +7,18 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/status.hpp>
+
+#include <string_view>
 
 namespace parley::gateway {
 
-// `lease` empty: the client's address is over its connection cap; the first request is answered
-// 429 and the connection closed.
+// `lease` holds the connection's place under the per-address cap (listener.cpp acquires it).
 net::awaitable<void> run_http_session(context& ctx, boost::beast::tcp_stream stream, connection_limiter::lease lease);
+
+// Writes one error answer (429 or 503 with Retry-After) on a connection refused at accept, then
+// closes it. Nothing is read from it.
+void refuse_connection(context& ctx, net::ip::tcp::socket socket, boost::beast::http::status status,
+                       std::string_view detail);
 
 }  // namespace parley::gateway

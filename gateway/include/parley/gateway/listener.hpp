@@ -1,10 +1,15 @@
 #pragma once
 // Accepts TCP connections and starts one http_session per connection on its own strand.
-// The per-address connection cap is applied here: over it, the session only answers 429.
+// The connection caps (per address, in all) are applied here, at accept, before anything is
+// read: over them the connection gets 429 (its address is over) or 503 (all are) and is closed.
+// Every accepted socket gets TCP_NODELAY.
 #include <parley/gateway/context.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+
+#include <chrono>
+#include <string>
 
 namespace parley::gateway {
 
@@ -20,9 +25,13 @@ class listener {
 
  private:
   net::awaitable<void> accept_loop();
+  // Counts a refused connection and logs at most one line per interval. Acceptor strand only.
+  void note_refusal(const std::string& address);
   net::io_context& ioc_;
   context& ctx_;
   net::ip::tcp::acceptor acceptor_;
+  std::size_t refused_ = 0;
+  std::chrono::steady_clock::time_point last_refusal_log_{};
 };
 
 }  // namespace parley::gateway

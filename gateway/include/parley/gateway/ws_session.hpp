@@ -69,6 +69,8 @@ class ws_session : public event_sink, public std::enable_shared_from_this<ws_ses
   void wake_writer();
   void arm_touch();
   net::awaitable<void> sync(std::shared_ptr<ws_session> self);
+  // A replay failed (Redis down or still loading): try again after replay_retry.
+  net::awaitable<void> retry_sync(std::shared_ptr<ws_session> self);
   net::awaitable<void> handle_text(std::string text);
   net::awaitable<void> handle_message(protocol::message_frame m);
   void enqueue(frame_ptr frame);
@@ -107,6 +109,11 @@ class ws_session : public event_sink, public std::enable_shared_from_this<ws_ses
   int syncing_ = 0;           // a backlog replay is running
   bool sync_again_ = false;   // pub/sub reconnected during a replay
   bool accepting_ = false;    // a message is between validation and its ack
+  // The last replay failed, so events after last_sent_ may be missing: live events are not
+  // forwarded (that would skip the gap) until a replay succeeds; they are in the stream, so that
+  // replay sends them. One retry at a time is scheduled.
+  bool replay_failed_ = false;
+  bool retry_scheduled_ = false;
   std::vector<std::pair<protocol::stream_id, frame_ptr>> held_;
 };
 

@@ -20,5 +20,6 @@
 #include <parley/test/ports.hpp>
 #include <parley/test/process.hpp>
 #include <parley/test/redis_server.hpp>
+#include <parley/test/socket_probe.hpp>
 #include <parley/test/temp_dir.hpp>
 #include <parley/test/ws_client.hpp>

@@ -49,10 +49,24 @@ std::optional<frame_error> id_like(std::string_view name, const std::string& val
 
 }  // namespace
 
+namespace {
+// RFC 8259 whitespace, which may precede a JSON text.
+bool opens_an_object(std::string_view text) {
+  const auto first = text.find_first_not_of(" \t\r\n");
+  return first != std::string_view::npos && text[first] == '{';
+}
+}  // namespace
+
 std::variant<client_frame, frame_error> parse_client_frame(std::string_view text) {
   boost::system::error_code ec;
   json::value v = json::parse(text, ec);
-  if (ec || !v.is_object()) return client_frame{message_frame{std::string(text), {}}};
+  if (ec || !v.is_object()) {
+    if (opens_an_object(text))
+      return frame_error{api_errc::bad_frame, std::nullopt,
+                         "the frame starts with '{' but is not a JSON object (" + ec.message() +
+                             "); to send text that starts with '{', use {\"type\": \"message\", \"text\": ...}"};
+    return client_frame{message_frame{std::string(text), {}}};
+  }
   const auto& obj = v.as_object();
   const auto* type = obj.if_contains("type");
   if (!type) return field_error("type", "missing field 'type'");
@@ -73,7 +87,8 @@ std::variant<client_frame, frame_error> parse_client_frame(std::string_view text
     if (auto e = only_fields(obj, {"type", "message_id"})) return *e;
     stop_frame s;
     if (auto e = string_field(obj, "message_id", true, s.message_id)) return *e;
-    if (auto e = id_like("message_id", s.message_id)) return *e;
+    if (!stream_id::parse(s.message_id))
+      return field_error("message_id", "field 'message_id' must be a message id like 1700000000000-0");
     return client_frame{std::move(s)};
   }
   if (t == "ping") {
@@ -93,13 +108,13 @@ std::string ack_frame(std::string_view id, std::optional<long long> seq, bool du
   return json::serialize(o);
 }
 
-std::string error_frame(api_errc code, std::string_view message, std::string_view field,
+std::string error_frame(api_errc code, std::string_view message, std::optional<std::string_view> field,
                         std::optional<long long> retry_after_ms, std::string_view client_id) {
   json::object o;
   o["type"] = "error";
   o["code"] = wire_name(code);
   o["message"] = message;
-  if (!field.empty()) o["field"] = field;
+  if (field) o["field"] = *field;
   if (retry_after_ms) o["retry_after_ms"] = *retry_after_ms;
   if (!client_id.empty()) o["client_id"] = client_id;
   return json::serialize(o);

@@ -28,7 +28,7 @@ p::client_frame frame(std::string_view text) {
 }  // namespace
 
 TEST(ClientFrame, PlainTextIsAMessage) {
-  for (const char* text : {"Hello Bot", "42", "\"quoted\"", "[1,2]", "{not json", "null"}) {
+  for (const char* text : {"Hello Bot", "42", "\"quoted\"", "[1,2]", "null", "not {json}", "} {"}) {
     auto f = frame(text);
     auto* m = std::get_if<p::message_frame>(&f);
     ASSERT_TRUE(m) << text;
@@ -75,6 +75,36 @@ TEST(ClientFrame, RejectsWrongShapesByName) {
   EXPECT_EQ(e.field, "x");
 }
 
+// A frame that opens like a JSON object is a protocol frame, so a broken one is an error, never
+// chat text that a resend (its client_id unread) would store twice.
+TEST(ClientFrame, BrokenObjectIsABadFrameNotText) {
+  for (const char* text : {"{not json", R"({"type":"message","text":"x","client_id":"c1",})", R"({"type": )",
+                           R"({"type":"message","text":"\ud800"})", "  \n{\"type\":\"message\"", "{"}) {
+    auto e = err(text);
+    EXPECT_EQ(e.code, api_errc::bad_frame) << text;
+    EXPECT_FALSE(e.field) << text;
+    EXPECT_NE(e.message.find("not a JSON object"), std::string::npos) << text;
+  }
+}
+
+TEST(ClientFrame, EmptyFieldNameIsNamed) {
+  auto e = err(R"({"type":"message","text":"x","":1})");
+  EXPECT_EQ(e.code, api_errc::bad_frame);
+  ASSERT_TRUE(e.field);
+  EXPECT_EQ(*e.field, "");
+  auto frame = boost::json::parse(p::error_frame(e.code, e.message, e.field)).as_object();
+  ASSERT_TRUE(frame.contains("field"));
+  EXPECT_EQ(frame["field"], "");
+}
+
+TEST(ClientFrame, StopNeedsAMessageId) {
+  for (const char* id : {"abc", "1-", "-1", "1-2-3", "12"}) {
+    auto e = err(std::string(R"({"type":"stop","message_id":")") + id + "\"}");
+    EXPECT_EQ(e.code, api_errc::bad_frame) << id;
+    EXPECT_EQ(e.field, "message_id") << id;
+  }
+}
+
 TEST(ClientFrame, UnknownType) {
   auto e = err(R"({"type":"dance"})");
   EXPECT_EQ(e.code, api_errc::unknown_type);
@@ -88,7 +118,7 @@ TEST(ServerFrame, AckAndError) {
   EXPECT_EQ(ack["seq"], 3);
   EXPECT_EQ(ack["duplicate"], false);
   EXPECT_EQ(ack["client_id"], "c");
-  auto e = boost::json::parse(p::error_frame(api_errc::rate_limited, "slow", "", 250)).as_object();
+  auto e = boost::json::parse(p::error_frame(api_errc::rate_limited, "slow", std::nullopt, 250)).as_object();
   EXPECT_EQ(e["code"], "rate_limited");
   EXPECT_EQ(e["retry_after_ms"], 250);
   EXPECT_FALSE(e.contains("field"));

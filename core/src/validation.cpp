@@ -94,7 +94,7 @@ boost::system::error_code validate_message_text(std::string_view text, std::size
   for (std::size_t i = 0; i < text.size();) {
     const long cp = decode(text, i);
     if (cp < 0) return validation_errc::invalid_utf8;
-    if (is_control(cp) && cp != '\t' && cp != '\n' && cp != '\r') return validation_errc::control_chars;
+    if (is_control(cp) && cp != '\t' && cp != '\n') return validation_errc::control_chars;
     ++n;
   }
   if (n > max_chars) return validation_errc::too_long;

@@ -52,5 +52,8 @@ TEST(MessageText, Validates) {
   EXPECT_EQ(parley::validate_message_text("12345678901", 10), validation_errc::too_long);
   EXPECT_FALSE(parley::validate_message_text("1234567890", 10));
   EXPECT_EQ(parley::validate_message_text("a\x07", 10), validation_errc::control_chars);
+  // Only tab and newline, as docs/protocol.md says: a carriage return is refused too.
+  EXPECT_EQ(parley::validate_message_text("a\rb", 10), validation_errc::control_chars);
+  EXPECT_EQ(parley::validate_message_text("a\r\nb", 10), validation_errc::control_chars);
   EXPECT_EQ(parley::validate_message_text("a\xC3", 10), validation_errc::invalid_utf8);
 }

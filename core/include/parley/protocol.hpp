@@ -1,9 +1,11 @@
 #pragma once
 // WebSocket frames between clients and the gateway (docs/protocol.md is the reference).
 //
-// Client -> server: a text frame holding a JSON object is a protocol frame, parsed strictly:
-// `type` must be a known string, required fields present with the right JSON type, and any
-// other field is rejected by name. Any other text frame (not JSON, or JSON that is not an
+// Client -> server: a text frame whose first character other than JSON whitespace is `{` is a
+// protocol frame, parsed strictly: it must be a JSON object, `type` must be a known string,
+// required fields present with the right JSON type, and any other field is rejected by name.
+// So a broken protocol frame (a trailing comma, a lone surrogate escape, a cut-off frame) is a
+// `bad_frame` error, never chat text. Any other text frame (plain text, or JSON that is not an
 // object, like "42") is a plain user message, as the seed client sends them.
 //
 // Server -> client: builders for the gateway's own frames, and helpers for the session events
@@ -34,7 +36,7 @@ using client_frame = std::variant<message_frame, stop_frame, ping_frame>;
 
 struct frame_error {
   api_errc code = api_errc::bad_frame;
-  std::string field;    // the offending field ("" when the frame as a whole is wrong)
+  std::optional<std::string> field;  // the offending field (nullopt when the frame as a whole is wrong)
   std::string message;  // human-readable, names the field
 };
 
@@ -43,7 +45,7 @@ std::variant<client_frame, frame_error> parse_client_frame(std::string_view text
 // {"type":"ack","id":...,"duplicate":bool[,"seq":N][,"client_id":...]}; seq only for a new message.
 std::string ack_frame(std::string_view id, std::optional<long long> seq, bool duplicate, std::string_view client_id);
 // {"type":"error","code":...,"message":...[,"field":...][,"retry_after_ms":N][,"client_id":...]}
-std::string error_frame(api_errc code, std::string_view message, std::string_view field = {},
+std::string error_frame(api_errc code, std::string_view message, std::optional<std::string_view> field = {},
                         std::optional<long long> retry_after_ms = {}, std::string_view client_id = {});
 inline std::string error_frame(api_errc code) {
   return error_frame(code, make_error_code(code).message());

@@ -47,6 +47,8 @@ void register_options(CLI::App& app, worker_config& cfg) {
                "A pending request idle this long is taken over; must exceed --lease-ttl");
   add_duration(app, "--read-block", "READ_BLOCK", cfg.read_block,
                "XREADGROUP BLOCK time");
+  add_duration(app, "--consumer-expiry", "CONSUMER_EXPIRY", cfg.consumer_expiry,
+               "A consumer that owns no request and was not seen this long (a gone worker) leaves the group");
   app.add_option("--max-attempts", cfg.max_attempts, "Generation attempts per message before dead-lettering")
       ->envname("MAX_ATTEMPTS")
       ->check(CLI::Range(1, 100))
@@ -121,6 +123,8 @@ std::optional<std::string> validate(const worker_config& cfg) {
     return "--heartbeat-interval must be at most half of --claim-min-idle";
   if (cfg.claim_interval.count() <= 0) return "--claim-interval must be positive";
   if (cfg.read_block.count() <= 0) return "--read-block must be positive";
+  if (cfg.consumer_expiry <= cfg.read_block * 2)
+    return "--consumer-expiry must be more than twice --read-block";
   if (cfg.redis_retry.count() <= 0) return "--redis-retry must be positive";
   if (cfg.metrics_idle_timeout.count() <= 0) return "--metrics-idle-timeout must be positive";
   if (cfg.flush_interval.count() <= 0) return "--flush-interval must be positive";

@@ -1,6 +1,7 @@
 #include <parley/keys.hpp>
 #include <parley/worker/metrics.hpp>
 #include <parley/worker/request_queue.hpp>
+#include <parley/worker/scripts.hpp>
 
 #include <charconv>
 
@@ -143,6 +144,40 @@ net::awaitable<boost::system::result<void>> request_queue::ack(const std::string
     co_return r.error();
   }
   co_return boost::system::result<void>{};
+}
+
+net::awaitable<boost::system::result<void>> request_queue::keep_claimed(const std::string& id) {
+  metrics_.redis_commands(1);
+  redis::command cmd{"XCLAIM", requests, group, consumer_, "0", id, "JUSTID"};
+  auto r = co_await shared_.exec(std::move(cmd));
+  if (!r) {
+    metrics_.redis_error();
+    co_return r.error();
+  }
+  if (r->is_error()) {
+    metrics_.redis_error();
+    co_return redis::errc::reply_error;
+  }
+  co_return boost::system::result<void>{};
+}
+
+net::awaitable<boost::system::result<request_queue::upkeep>> request_queue::maintain() {
+  metrics_.redis_commands(1);
+  std::vector<std::string> script_keys{requests};
+  std::vector<std::string> args{group, std::to_string(cfg_.consumer_expiry.count())};
+  auto r = co_await scripts::maintain_queue().run(shared_, script_keys, args);
+  if (!r) {
+    metrics_.redis_error();
+    co_return r.error();
+  }
+  if (!r->is_array() || r->elements.size() != 2) {
+    metrics_.redis_error();
+    co_return redis::errc::reply_error;
+  }
+  upkeep out;
+  out.trimmed = r->elements[0].as_integer().value_or(0);
+  out.consumers_removed = r->elements[1].as_integer().value_or(0);
+  co_return out;
 }
 
 net::awaitable<boost::system::result<void>> request_queue::requeue(const request_entry& e) {

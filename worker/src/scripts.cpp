@@ -90,4 +90,34 @@ return 1
   return s;
 }
 
+const redis::script& maintain_queue() {
+  static const redis::script s(R"lua(
+if redis.call('EXISTS', KEYS[1]) == 0 then return {0, 0} end
+local function fields(flat)
+  local f = {}
+  for i = 1, #flat, 2 do f[flat[i]] = flat[i + 1] end
+  return f
+end
+local last = nil
+for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+  local f = fields(g)
+  if f['name'] == ARGV[1] then last = f['last-delivered-id'] end
+end
+if last == nil then return {0, 0} end
+local removed = 0
+for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+  local f = fields(c)
+  if f['pending'] == 0 and f['idle'] >= tonumber(ARGV[2]) then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], f['name'])
+    removed = removed + 1
+  end
+end
+local keep_from = last
+local pending = redis.call('XPENDING', KEYS[1], ARGV[1])
+if pending[1] > 0 then keep_from = pending[2] end
+return {redis.call('XTRIM', KEYS[1], 'MINID', keep_from), removed}
+)lua");
+  return s;
+}
+
 }  // namespace parley::worker::scripts

@@ -172,6 +172,11 @@ net::awaitable<void> service::claim() {
   while (!stopping_) {
     claim_timer_.expires_after(cfg_.claim_interval);
     co_await claim_timer_.async_wait(tuple);
+    if (stopping_) continue;
+    // Not inside the if: g++ 12 miscompiles some co_await expressions in conditions.
+    auto upkeep = co_await queue_.maintain();
+    if (upkeep && upkeep->consumers_removed > 0)
+      spdlog::info("removed {} consumer(s) of gone workers from {}", upkeep->consumers_removed, keys::workers_group);
     const int free = cfg_.max_concurrent_turns - busy_;
     if (stopping_ || free <= 0) continue;
     auto entries = co_await queue_.autoclaim(free);

@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 namespace parley::worker::testing {
 namespace {
 
@@ -267,6 +269,100 @@ TEST_F(delivery, recovers_when_redis_restarts) {
   gw.create_session("s2");
   gw.send("s2", "after");
   ASSERT_TRUE(wait_done("s2", 1));
+}
+
+
+// XINFO CONSUMERS of the workers' group: name -> pending entries.
+std::map<std::string, long long> consumers(const test::redis_server& redis) {
+  std::map<std::string, long long> out;
+  auto r = redis.command({"XINFO", "CONSUMERS", std::string(keys::requests_stream), std::string(keys::workers_group)});
+  for (const auto& c : r.elements) {
+    std::string name;
+    long long pending = 0;
+    for (std::size_t i = 0; i + 1 < c.elements.size(); i += 2) {
+      if (c.elements[i].str == "name") name = c.elements[i + 1].str;
+      if (c.elements[i].str == "pending") pending = c.elements[i + 1].integer;
+    }
+    out[name] = pending;
+  }
+  return out;
+}
+
+TEST_F(delivery, the_request_stream_keeps_only_what_is_not_yet_acknowledged) {
+  running_worker w(fast_config("w1"), redis.url(), model);
+  for (const char* s : {"a", "b", "c", "d", "e", "f"}) {
+    gw.create_session(s);
+    gw.send(s, "hello");
+  }
+  for (const char* s : {"a", "b", "c", "d", "e", "f"}) ASSERT_TRUE(wait_done(s, 1));
+  // Everything read and acknowledged: at most the last delivered entry stays.
+  EXPECT_TRUE(test::wait_until(
+      [&] { return std::stoll(redis.command_str({"XLEN", std::string(keys::requests_stream)})) <= 1; }, deadline))
+      << redis.command_str({"XLEN", std::string(keys::requests_stream)});
+}
+
+TEST_F(delivery, upkeep_never_trims_entries_not_yet_read_or_acknowledged) {
+  // A pending entry of a dead consumer and one nobody has read yet both survive the upkeep.
+  redis.command({"XGROUP", "CREATE", std::string(keys::requests_stream), std::string(keys::workers_group), "0",
+                 "MKSTREAM"});
+  gw.create_session("s1");
+  gw.send("s1", "first");
+  redis.command({"XREADGROUP", "GROUP", std::string(keys::workers_group), "dead", "COUNT", "1", "STREAMS",
+                 std::string(keys::requests_stream), ">"});
+  redis.command({"SET", keys::lease("s1"), "dead/00000000", "PX", "60000"});
+  gw.create_session("s2");
+  gw.request("s2", 1, "0-1");  // unread: the session has no message, so it stays unanswered
+  redis.command({"XGROUP", "CREATECONSUMER", std::string(keys::requests_stream), std::string(keys::workers_group),
+                 "gone"});
+  auto cfg = fast_config("w1");
+  cfg.consumer_expiry = 1s;
+  cfg.claim_min_idle = 60s;  // the dead consumer keeps its entry for the whole test
+  running_worker w(cfg, redis.url(), model);
+  // An upkeep round after the expiry has run once the consumer owning nothing is gone; the dead
+  // consumer, idle as long, still owns its entry and stays.
+  EXPECT_TRUE(test::wait_until([&] { return !consumers(redis).contains("gone"); }, deadline));
+  EXPECT_EQ(std::stoll(redis.command_str({"XLEN", std::string(keys::requests_stream)})), 2);
+  auto c = consumers(redis);
+  ASSERT_TRUE(c.contains("dead"));
+  EXPECT_EQ(c["dead"], 1);
+}
+
+TEST_F(delivery, consumers_of_gone_workers_leave_the_group_once_they_own_nothing) {
+  redis.command({"XGROUP", "CREATE", std::string(keys::requests_stream), std::string(keys::workers_group), "0",
+                 "MKSTREAM"});
+  for (const char* name : {"gone-1", "gone-2"})
+    redis.command({"XGROUP", "CREATECONSUMER", std::string(keys::requests_stream), std::string(keys::workers_group),
+                   name});
+  auto cfg = fast_config("w1");
+  cfg.consumer_expiry = 1s;
+  running_worker w(cfg, redis.url(), model);
+  // Redis 7.0 adds a consumer when it is first served, not while its XREADGROUP waits: an idle
+  // worker may be listed or not, and removing it takes nothing from it.
+  EXPECT_TRUE(test::wait_until(
+      [&] {
+        auto c = consumers(redis);
+        return !c.contains("gone-1") && !c.contains("gone-2");
+      },
+      deadline));
+  // The live worker keeps answering, and is listed once it has been served.
+  gw.create_session("s1");
+  gw.send("s1", "still there?");
+  ASSERT_TRUE(wait_done("s1", 1));
+  EXPECT_TRUE(consumers(redis).contains("w1"));
+}
+
+TEST_F(delivery, a_running_turn_keeps_its_entry_under_the_consumer_name_it_was_read_with) {
+  model.hang = true;
+  gw.create_session("s1");
+  const auto id = gw.send("s1", "a long one");
+  running_worker w(fast_config("w1"), redis.url(), model);
+  ASSERT_TRUE(wait_event("s1", "delta"));
+  // A stop key without a published stop: only a heartbeat reads it, after re-claiming the entry.
+  redis.command({"SET", keys::stop("s1"), id, "EX", "60"});
+  ASSERT_TRUE(wait_done("s1", 1));
+  auto c = consumers(redis);
+  EXPECT_EQ(c.size(), 1u) << "the group lists a worker under a second name";
+  EXPECT_TRUE(c.contains("w1"));
 }
 
 }  // namespace

@@ -113,8 +113,11 @@ net::awaitable<void> session_runner::heartbeat(std::shared_ptr<session_context> 
     ctx->heartbeat_timer.expires_after(cfg_.heartbeat_interval);
     co_await ctx->heartbeat_timer.async_wait(net::as_tuple(net::use_awaitable));
     if (ctx->done) break;
-    auto hb = co_await store_.heartbeat(ctx->entry.token, ctx->entry.id);
+    auto hb = co_await store_.heartbeat(ctx->entry.token);
     if (!hb || ctx->done) continue;  // a Redis failure shows up in the turn's own writes too
+    // Under the consumer name the entry was read with, so the group lists each worker once.
+    if (hb->ours) co_await queue_.keep_claimed(ctx->entry.id);
+    if (ctx->done) break;
     if (!hb->ours) {
       ctx->lease_lost = true;
       if (ctx->current) ctx->current->stop(stop_cause::lease_lost);

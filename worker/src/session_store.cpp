@@ -130,32 +130,15 @@ net::awaitable<result<emit_result>> session_store::emit(const std::string& token
   co_return out;
 }
 
-net::awaitable<result<heartbeat_result>> session_store::heartbeat(const std::string& token,
-                                                                  const std::string& entry_id) {
-  const auto& script = scripts::heartbeat();
+net::awaitable<result<heartbeat_result>> session_store::heartbeat(const std::string& token) {
   std::vector<std::string> script_keys{keys::lease(token), keys::stop(token)};
   std::vector<std::string> args{owner_, lease_ttl_ms_};
-  metrics_.redis_commands(2);
-  std::vector<redis::command> cmds{
-      script.evalsha(script_keys, args),
-      {"XCLAIM", std::string(keys::requests_stream), std::string(keys::workers_group), owner_, "0", entry_id,
-       "JUSTID"},
-  };
-  auto r = co_await redis_.exec_pipeline(std::move(cmds));
-  if (!r) {
-    metrics_.redis_error();
-    co_return r.error();
-  }
-  redis::value reply = std::move((*r)[0]);
-  if (reply.is_error() && reply.str.starts_with("NOSCRIPT")) {
-    auto again = co_await run(script, script_keys, args);
-    if (!again) co_return again.error();
-    reply = std::move(*again);
-  }
-  if (!reply.is_array() || reply.elements.size() != 2) co_return errc::unexpected_reply;
+  auto reply = co_await run(scripts::heartbeat(), std::move(script_keys), std::move(args));
+  if (!reply) co_return reply.error();
+  if (!reply->is_array() || reply->elements.size() != 2) co_return errc::unexpected_reply;
   heartbeat_result out;
-  out.ours = reply.elements[0].as_integer().value_or(0) == 1;
-  out.stop = optional_string(reply.elements[1]);
+  out.ours = reply->elements[0].as_integer().value_or(0) == 1;
+  out.stop = optional_string(reply->elements[1]);
   co_return out;
 }
 

@@ -31,6 +31,11 @@ struct worker_config {
   milliseconds claim_interval{5'000};
   milliseconds claim_min_idle{15'000};
   milliseconds read_block{2'000};       // XREADGROUP BLOCK
+  // Request-stream upkeep, every claim_interval: entries every consumer has acknowledged are
+  // trimmed, and consumers that own nothing and were not seen for consumer_expiry (workers that
+  // are gone) leave the group. A live worker is seen at least every read_block (validate
+  // asks for more than twice that).
+  milliseconds consumer_expiry{600'000};
   int max_attempts = 3;                 // generation attempts before dead-lettering
   milliseconds retry_backoff{500};      // wait before retrying a failed attempt in-process
   milliseconds redis_retry{500};        // wait before reading again after a Redis failure

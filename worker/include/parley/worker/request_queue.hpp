@@ -44,6 +44,15 @@ class request_queue {
   // XAUTOCLAIM ... claim_min_idle 0-0 COUNT count, acknowledging entries deleted meanwhile.
   net::awaitable<boost::system::result<std::vector<request_entry>>> autoclaim(int count);
   net::awaitable<boost::system::result<void>> ack(const std::string& id);
+  // XCLAIM ... 0 <id> JUSTID under our consumer name: resets the entry's idle time while its turn
+  // runs, so XAUTOCLAIM never takes it from a live worker.
+  net::awaitable<boost::system::result<void>> keep_claimed(const std::string& id);
+  struct upkeep {
+    long long trimmed = 0;
+    long long consumers_removed = 0;
+  };
+  // scripts::maintain_queue with consumer_expiry.
+  net::awaitable<boost::system::result<upkeep>> maintain();
   // Shutdown hand-back: re-adds the request so any worker reads it at once, then acks ours.
   net::awaitable<boost::system::result<void>> requeue(const request_entry& e);
   // Returns the dead-letter entry's id.

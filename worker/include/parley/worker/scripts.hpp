@@ -33,4 +33,11 @@ const redis::script& release();
 // KEYS lease; ARGV owner. Deletes the lease if ours (shutdown hand-back). Returns 1 or 0.
 const redis::script& drop_lease();
 
+// KEYS the request stream; ARGV group, consumer_expiry_ms. Trims the entries every consumer has
+// acknowledged: those before the oldest pending one, or (none pending) before the group's
+// last-delivered-id; entries not yet delivered are never touched. Then removes consumers that
+// own no pending entry and were idle for consumer_expiry_ms (XGROUP DELCONSUMER of a consumer
+// that owns entries would drop them from the PEL: never done). Returns {trimmed, removed}.
+const redis::script& maintain_queue();
+
 }  // namespace parley::worker::scripts

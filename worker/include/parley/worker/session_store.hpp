@@ -59,8 +59,9 @@ class session_store {
   net::awaitable<result<attempt_start>> begin_attempt(const std::string& token, long long seq);
   // Appends events (already serialised) in one script, unless the lease is no longer ours.
   net::awaitable<result<emit_result>> emit(const std::string& token, std::vector<std::string> events);
-  // Renews the lease and resets the idle time of our pending request entry, in one pipeline.
-  net::awaitable<result<heartbeat_result>> heartbeat(const std::string& token, const std::string& entry_id);
+  // Renews the lease (if still ours) and reads the stop key. Keeping the request entry claimed is
+  // request_queue::keep_claimed: the entry lives in another slot of a cluster.
+  net::awaitable<result<heartbeat_result>> heartbeat(const std::string& token);
   net::awaitable<result<complete_status>> complete(const std::string& token, long long seq,
                                                    const std::string& reply_to, const std::string& entry_json,
                                                    const std::string& event_json);

@@ -115,12 +115,19 @@ describe("chat store", () => {
 
   it("marks a failed generation on the reply", () => {
     const s = run(loaded([human("u1", "Hi")]), start("2-0"), server({
-      kind: "reply_error", eventId: "3-0", replyTo: "u1", code: "generation_failed", message: "model failed",
-      reply: bot("b1", "u1", "", { error: "generation_failed" }),
+      kind: "reply_error", eventId: "3-0", replyTo: "u1", code: "model_failed", message: "model failed",
+      reply: bot("b1", "u1", "", { error: "model_failed" }),
     }));
-    expect(s.messages[1]).toMatchObject({ status: "error", errorCode: "generation_failed", id: "b1" });
-    expect(s.notice?.code).toBe("generation_failed");
+    expect(s.messages[1]).toMatchObject({ status: "error", errorCode: "model_failed", id: "b1" });
+    expect(s.notice?.code).toBe("model_failed");
     expect(isGenerating(s)).toBe(false);
+  });
+
+  it("drops the partial text of the last attempt when the reply fails for good", () => {
+    const s = run(loaded([human("u1", "Hi")]), start("2-0"), delta("3-0", "half a sen"), server({
+      kind: "reply_error", eventId: "4-0", replyTo: "u1", code: "model_failed", message: "model failed",
+    }));
+    expect(s.messages[1]).toMatchObject({ status: "error", errorCode: "model_failed", text: "" });
   });
 
   it("remembers an expired session and gives up on unsent messages", () => {
@@ -150,7 +157,7 @@ describe("chat store", () => {
 
   it("has a human sentence for every documented error code", () => {
     const codes = ["bad_frame", "unknown_type", "binary_not_supported", "empty_message", "message_too_long", "invalid_text",
-      "rate_limited", "busy", "unavailable", "session_expired", "internal", "generation_failed"];
+      "rate_limited", "busy", "unavailable", "session_expired", "internal", "model_failed"];
     for (const c of codes) {
       const text = describeError(c);
       expect(text).toMatch(/^[A-Z].*[.!]$/);

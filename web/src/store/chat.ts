@@ -73,7 +73,6 @@ export function describeError(code: ErrorCode, retryAfterMs?: number, detail = "
       return `The assistant is busy with other conversations right now.${wait || " Please try again shortly."}`;
     case "session_expired":
       return "This chat has expired. Start a new chat to continue.";
-    case "generation_failed":
     case "model_failed":
       return "The model couldn't finish this reply. Please try sending your message again.";
     case "unavailable":
@@ -272,7 +271,8 @@ function applyServer(state: ChatState, ev: ServerEvent, now: number): ChatState 
         key: i >= 0 ? state.messages[i].key : `reply-${ev.replyTo}`,
         id: ev.reply?.id,
         role: "assistant",
-        text: ev.reply?.msg ?? (i >= 0 ? state.messages[i].text : ""),
+        // The reply failed for good: text an attempt streamed is not part of it (docs/protocol.md).
+        text: ev.reply?.msg ?? "",
         timestamp: ev.reply?.timestamp ?? "",
         status: "error",
         replyTo: ev.replyTo,

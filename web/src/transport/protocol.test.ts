@@ -47,8 +47,8 @@ describe("parseServerFrame", () => {
   });
 
   it("tells a reply's error event from a frame error by its event id", () => {
-    const ev = ok({ type: "error", code: "generation_failed", message: "model crashed", reply_to: "u1", reply: { ...botEntry, msg: "", error: "generation_failed" }, id: "10-0" });
-    expect(ev).toMatchObject({ kind: "reply_error", eventId: "10-0", replyTo: "u1", code: "generation_failed", reply: { id: "b1", error: "generation_failed" } });
+    const ev = ok({ type: "error", code: "model_failed", message: "model crashed", reply_to: "u1", reply: { ...botEntry, msg: "", error: "model_failed" }, id: "10-0" });
+    expect(ev).toMatchObject({ kind: "reply_error", eventId: "10-0", replyTo: "u1", code: "model_failed", reply: { id: "b1", error: "model_failed" } });
     const frame = ok({ type: "error", code: "rate_limited", message: "too many messages; slow down", retry_after_ms: 1200, client_id: "c1" });
     expect(frame).toEqual({ kind: "error", code: "rate_limited", message: "too many messages; slow down", retryAfterMs: 1200, clientId: "c1" });
     expect(ok({ type: "error", code: "bad_frame", message: "unknown field 'x'", field: "x" })).toMatchObject({ field: "x" });

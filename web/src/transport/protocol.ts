@@ -40,7 +40,7 @@ export type ErrorCode =
   | "unavailable"
   | "session_expired"
   | "internal"
-  | "generation_failed"
+  | "model_failed"
   | (string & {});
 
 /** What a validated server frame means to the client. Events carrying `eventId` are resumable. */

@@ -66,7 +66,8 @@ TEST_F(Resilience, RedisRestartDuringASession) {
 class RedisLoading : public GatewayTest {
  protected:
   void SetUp() override {
-    // 50 us per key of the AOF's RDB base: about 2 s of loading for the keys below, during
+    // 50 us per key of the AOF's RDB base: 3 to 10 s of loading for the keys below (longer than the
+    // gateway's 2 s reconnect backoff, so it reconnects while the data loads), during
     // which the server keeps answering (with LOADING) every 1 KiB read.
     start({"--replay-retry", "100ms"}, {"--appendonly", "yes", "--appendfsync", "always", "--key-load-delay", "50",
                                         "--loading-process-events-interval-bytes", "1024"});
@@ -91,6 +92,8 @@ TEST_F(RedisLoading, NoResyncRequiredWhileRedisLoadsItsData) {
   // start() returns once the data is loaded (PING answers PONG); the gateway reconnects meanwhile.
   redis().start();
   EXPECT_NE(redis().log_text().find("Loading"), std::string::npos);
+  // The case under test happened: the gateway reached the server while it was loading.
+  EXPECT_NE(gateway().log_text().find("is loading its dataset"), std::string::npos) << gateway().log_text();
   auto second = worker_event(token, {{"type", "delta"}, {"text", "two"}});
   std::vector<json::object> skipped;
   auto d = ws->read_json_type("delta", 15s, &skipped);

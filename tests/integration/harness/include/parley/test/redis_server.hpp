@@ -22,7 +22,8 @@ struct redis_reply {
 
 class redis_server {
  public:
-  // Starts at once; throws if the server does not answer PING within 10 s.
+  // Starts at once; throws if the server does not answer PING within 10 s (70 s while it
+  // answers LOADING).
   explicit redis_server(const std::filesystem::path& dir, std::vector<std::string> extra_args = {});
   ~redis_server();
 

@@ -1,4 +1,5 @@
 #include <parley/gateway/event_hub.hpp>
+#include <parley/request_entry.hpp>
 #include <parley/keys.hpp>
 
 #include <spdlog/spdlog.h>
@@ -16,13 +17,7 @@ void event_hub::attach() {
   });
 }
 
-std::string_view event_hub::token_of(std::string_view channel) {
-  constexpr std::string_view prefix = "parley:{";
-  constexpr std::string_view suffix = "}:notify";
-  if (channel.size() <= prefix.size() + suffix.size() || !channel.starts_with(prefix) || !channel.ends_with(suffix))
-    return {};
-  return channel.substr(prefix.size(), channel.size() - prefix.size() - suffix.size());
-}
+std::string_view event_hub::token_of(std::string_view channel) { return token_of_notify_channel(channel); }
 
 void event_hub::add(const std::string& token, const std::shared_ptr<event_sink>& sink) {
   {

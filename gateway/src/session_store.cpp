@@ -3,6 +3,7 @@
 #include <parley/gateway/session_store.hpp>
 #include <parley/keys.hpp>
 #include <parley/protocol.hpp>
+#include <parley/request_entry.hpp>
 #include <parley/time.hpp>
 #include <parley/token.hpp>
 
@@ -110,8 +111,8 @@ net::awaitable<result<accept_outcome>> session_store::accept(std::string token, 
 
 net::awaitable<boost::system::error_code> session_store::enqueue_request(std::string token, long long seq,
                                                                          std::string id) {
-  redis::command cmd{"XADD", std::string(keys::requests_stream), "*", "token", std::move(token), "seq",
-                     std::to_string(seq), "id", std::move(id)};
+  redis::command cmd{"XADD", std::string(keys::requests_stream), "*"};
+  for (auto& f : encode_request({std::move(token), seq, std::move(id)})) cmd.push_back(std::move(f));
   auto r = co_await redis_.exec(std::move(cmd));
   if (!r) co_return from_redis(r.error());
   if (r->is_error()) co_return errc::bad_reply;

@@ -1,4 +1,5 @@
 #include <parley/keys.hpp>
+#include <parley/request_entry.hpp>
 #include <parley/worker/metrics.hpp>
 #include <parley/worker/request_queue.hpp>
 #include <parley/worker/scripts.hpp>
@@ -14,6 +15,12 @@ const std::string group{keys::workers_group};
 // The dead-letter stream is for operators to inspect; it is trimmed so a poison flood cannot
 // fill Redis.
 constexpr const char* deadletter_maxlen = "100000";
+
+redis::command xadd_request(const std::string& token, long long seq, const std::string& message_id) {
+  redis::command cmd{"XADD", requests, "*"};
+  for (auto& f : encode_request({token, seq, message_id})) cmd.push_back(std::move(f));
+  return cmd;
+}
 
 std::optional<long long> to_ll(std::string_view s) {
   long long v = 0;
@@ -40,7 +47,7 @@ std::vector<request_entry> parse_entries(const redis::value& entries, bool claim
     e.id = std::string(*id);
     e.claimed = claimed;
     const auto& fields = item.elements[1];
-    bool has_token = false, has_seq = false, has_id = false;
+    std::vector<std::pair<std::string_view, std::string_view>> pairs;
     if (!fields.is_array() || fields.elements.size() % 2 != 0) {
       e.valid = false;
     } else {
@@ -49,22 +56,20 @@ std::vector<request_entry> parse_entries(const redis::value& entries, bool claim
         auto value = fields.elements[i + 1].as_string();
         if (!name || !value) {
           e.valid = false;
-        } else if (*name == "token") {
-          e.token = std::string(*value);
-          has_token = !e.token.empty();
-        } else if (*name == "seq") {
-          auto seq = to_ll(*value);
-          e.seq = seq.value_or(0);
-          has_seq = seq && *seq > 0;
-        } else if (*name == "id") {
-          e.message_id = std::string(*value);
-          has_id = true;
-        } else {
-          e.valid = false;
+          break;
         }
+        pairs.emplace_back(*name, *value);
       }
     }
-    e.valid = e.valid && has_token && has_seq && has_id;
+    if (e.valid) {
+      if (auto r = decode_request(pairs)) {
+        e.token = std::move(r->token);
+        e.seq = r->seq;
+        e.message_id = std::move(r->message_id);
+      } else {
+        e.valid = false;
+      }
+    }
     out.push_back(std::move(e));
   }
   return out;
@@ -183,7 +188,7 @@ net::awaitable<boost::system::result<request_queue::upkeep>> request_queue::main
 net::awaitable<boost::system::result<void>> request_queue::requeue(const request_entry& e) {
   metrics_.redis_commands(2);
   std::vector<redis::command> cmds{
-      {"XADD", requests, "*", "token", e.token, "seq", std::to_string(e.seq), "id", e.message_id},
+      xadd_request(e.token, e.seq, e.message_id),
       {"XACK", requests, group, e.id},
   };
   auto r = co_await shared_.exec_pipeline(std::move(cmds));
@@ -198,9 +203,11 @@ net::awaitable<boost::system::result<std::string>> request_queue::dead_letter(co
                                                                        const std::string& message_id,
                                                                        const std::string& error, int attempts) {
   metrics_.redis_commands(1);
-  redis::command cmd{"XADD", std::string(keys::deadletter_stream), "MAXLEN", "~", deadletter_maxlen, "*",
-                                  "token", e.token, "seq", std::to_string(seq), "id", message_id, "error", error,
-                                  "attempts", std::to_string(attempts), "request", e.id, "worker", consumer_};
+  redis::command cmd{"XADD", std::string(keys::deadletter_stream), "MAXLEN", "~", deadletter_maxlen, "*"};
+  for (auto& f : encode_request({e.token, seq, message_id})) cmd.push_back(std::move(f));
+  for (auto f : {std::string("error"), error, std::string("attempts"), std::to_string(attempts), std::string("request"), e.id,
+                 std::string("worker"), consumer_})
+    cmd.push_back(std::move(f));
   auto r = co_await shared_.exec(std::move(cmd));
   if (!r) {
     metrics_.redis_error();

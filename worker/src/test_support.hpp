@@ -3,6 +3,7 @@
 // the binary), a gateway stand-in that stores messages the way the gateway's accept script
 // does, and a worker service running on its own thread. Redis is a real private redis-server.
 #include <parley/keys.hpp>
+#include <parley/request_entry.hpp>
 #include <parley/redis/client.hpp>
 #include <parley/test/redis_server.hpp>
 #include <parley/test/temp_dir.hpp>
@@ -179,8 +180,9 @@ class gateway_stand_in {
   }
 
   void request(const std::string& token, long long seq, const std::string& id) const {
-    redis_.command({"XADD", std::string(keys::requests_stream), "*", "token", token, "seq", std::to_string(seq), "id",
-                    id});
+    std::vector<std::string> cmd{"XADD", std::string(keys::requests_stream), "*"};
+    for (auto& f : encode_request({token, seq, id})) cmd.push_back(std::move(f));
+    redis_.command(cmd);
   }
 
   long long done_seq(const std::string& token) const {

@@ -233,7 +233,8 @@ TEST(GatewayStartup, ReadsDotEnvFromTheWorkingDirectory) {
                  .unset_env = {"PORT", "REDIS_URL", "SESSION_TTL"},
                  .log_path = dir.path() / "log",
                  .working_dir = dir.path()});
-  ASSERT_TRUE(pt::wait_until([&] { return pt::http_request({.port = port, .target = "/healthz"}).status == 200; }, 10s))
+  // Ready, not only up: the .env's REDIS_URL is connected.
+  ASSERT_TRUE(pt::wait_until([&] { return pt::http_request({.port = port, .target = "/readyz"}).status == 200; }, 10s))
       << p.log_text();
   auto r = pt::http_request({.port = port, .method = "POST", .target = "/token?name=Env"});
   ASSERT_EQ(r.status, 200);

@@ -1,6 +1,6 @@
 #pragma once
-// CLI11 helpers shared by the binaries: duration options that take "250ms", "30s", "5m", "2h"
-// (or a bare number in a given unit) from a flag or an environment variable.
+// CLI11 helpers shared by the binaries and their backends: duration options that take "250ms",
+// "30s", "5m", "2h" (or a bare number in a given unit) from a flag or an environment variable.
 #include <parley/env.hpp>
 
 #include <CLI/CLI.hpp>
@@ -10,6 +10,8 @@
 
 namespace parley {
 
+// A duration flag bound to `target`, whose current value is the default --help shows. A value
+// that is not a duration fails the parse with CLI::ValidationError naming the flag.
 template <class Duration>
 CLI::Option* add_duration_option(CLI::App& app, const std::string& flag, Duration& target,
                                  const std::string& description, const std::string& env,
@@ -23,6 +25,7 @@ CLI::Option* add_duration_option(CLI::App& app, const std::string& flag, Duratio
       },
       description + " (duration: 250ms, 30s, 5m, 2h; a bare number is in " +
           format_duration(bare_unit).substr(1) + ")");
+  opt->type_name("DURATION");
   opt->default_str(format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(target)));
   if (!env.empty()) opt->envname(env);
   return opt;

@@ -19,8 +19,8 @@ int main(int argc, char** argv) {
   CLI::App app{"parley-gateway: HTTP + WebSocket chat API of Parley"};
   parley::gateway::register_options(app, cfg);
   CLI11_PARSE(app, argc, argv);
-  if (auto err = parley::gateway::validate(cfg); !err.empty()) {
-    std::fprintf(stderr, "parley-gateway: %s\n", err.c_str());
+  if (auto err = parley::gateway::validate(cfg)) {
+    std::fprintf(stderr, "parley-gateway: %s\n", err->c_str());
     return 2;
   }
   parley::setup_logging("gateway", cfg.log_level);

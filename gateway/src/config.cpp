@@ -81,7 +81,7 @@ void register_options(CLI::App& app, gateway_config& c) {
       ->capture_default_str();
 }
 
-std::string validate(const gateway_config& c) {
+std::optional<std::string> validate(const gateway_config& c) {
   if (c.port == 0) return "--port must be 1..65535";
   if (!redis::parse_url(c.redis_url)) return "--redis-url '" + c.redis_url + "' is not a redis:// URL";
   if (c.session_ttl < seconds(1)) return "--session-ttl must be at least 1s";
@@ -98,7 +98,7 @@ std::string validate(const gateway_config& c) {
   if (c.metrics_port != 0 && c.metrics_port == c.port) return "--metrics-port must differ from --port";
   if (c.metrics_idle_timeout.count() <= 0) return "--metrics-idle-timeout must be positive";
   if (!is_log_level(c.log_level)) return "--log-level '" + c.log_level + "' is not a level";
-  return {};
+  return std::nullopt;
 }
 
 }  // namespace parley::gateway

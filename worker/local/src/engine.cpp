@@ -37,27 +37,6 @@ void init_llama_once() {
   });
 }
 
-bool validate(const llama_config& c) {
-  auto bad = [](const char* what) {
-    spdlog::error("llama: invalid configuration: {}", what);
-    return false;
-  };
-  if (c.model_path.empty()) return bad("no model path (set MODEL or --model)");
-  if (c.n_parallel < 1) return bad("--parallel must be at least 1");
-  if (c.n_ctx < 16) return bad("--ctx-size must be at least 16");
-  if (c.reply_budget < 1 || c.reply_budget >= c.n_ctx) {
-    return bad("--reply-budget must be at least 1 and below --ctx-size");
-  }
-  if (c.n_batch < c.n_parallel) return bad("--batch-size must be at least --parallel");
-  if (c.prefill_chunk < 1) return bad("--prefill-chunk must be at least 1");
-  if (c.trim_turns < 1) return bad("--trim-turns must be at least 1");
-  if (c.threads < 0) return bad("--threads must not be negative");
-  if (!c.chat_template.empty() && c.chat_template != "transcript") {
-    return bad("--chat-template must be empty or 'transcript'");
-  }
-  return true;
-}
-
 std::size_t common_prefix(const std::vector<llama_token>& a, const std::vector<llama_token>& b) {
   const auto [ia, ib] = std::ranges::mismatch(a, b);
   return static_cast<std::size_t>(ia - a.begin());
@@ -106,7 +85,10 @@ void update_max(std::atomic<std::int64_t>& target, std::int64_t value) {
 }  // namespace
 
 boost::system::result<std::unique_ptr<engine>> engine::create(const llama_config& config) {
-  if (!validate(config)) return llama_errc::invalid_config;
+  if (auto why = validate(config)) {
+    spdlog::error("llama: invalid configuration: {}", *why);
+    return llama_errc::invalid_config;
+  }
   std::error_code fs_ec;
   if (!std::filesystem::is_regular_file(config.model_path, fs_ec)) {
     spdlog::error("llama: model file {} not found", config.model_path);

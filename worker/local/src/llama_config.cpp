@@ -46,4 +46,19 @@ void register_options(CLI::App& app, llama_config& c) {
   add(app, *g, "--stop", c.sampling.stop, "STOP", "extra stop strings");
 }
 
+std::optional<std::string> validate(const llama_config& c) {
+  if (c.model_path.empty()) return "no model: set MODEL (or --model) to a GGUF file path";
+  if (c.n_parallel < 1) return "--parallel must be at least 1";
+  if (c.n_ctx < 16) return "--ctx-size must be at least 16";
+  if (c.reply_budget < 1 || c.reply_budget >= c.n_ctx) return "--reply-budget must be at least 1 and below --ctx-size";
+  if (c.n_batch < c.n_parallel) return "--batch-size must be at least --parallel";
+  if (c.prefill_chunk < 1) return "--prefill-chunk must be at least 1";
+  if (c.trim_turns < 1) return "--trim-turns must be at least 1";
+  if (c.threads < 0) return "--threads must not be negative";
+  if (!c.chat_template.empty() && c.chat_template != "transcript") {
+    return "--chat-template must be empty or 'transcript'";
+  }
+  return std::nullopt;
+}
+
 }  // namespace parley::worker::local

@@ -61,5 +61,22 @@ TEST(llama_config, rejects_a_value_of_the_wrong_type) {
   EXPECT_THROW(app.parse(3, argv), CLI::ParseError);
 }
 
+TEST(llama_config, validate_names_the_bad_setting) {
+  llama_config c;
+  c.model_path = "/m.gguf";
+  EXPECT_FALSE(validate(c));
+  EXPECT_EQ(validate(llama_config{}).value_or(""), "no model: set MODEL (or --model) to a GGUF file path");
+  auto bad = c;
+  bad.n_parallel = 8;
+  bad.n_batch = 4;
+  EXPECT_EQ(validate(bad).value_or(""), "--batch-size must be at least --parallel");
+  bad = c;
+  bad.reply_budget = bad.n_ctx;
+  EXPECT_EQ(validate(bad).value_or(""), "--reply-budget must be at least 1 and below --ctx-size");
+  bad = c;
+  bad.chat_template = "jinja";
+  EXPECT_EQ(validate(bad).value_or(""), "--chat-template must be empty or 'transcript'");
+}
+
 }  // namespace
 }  // namespace parley::worker::local

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -60,7 +61,7 @@ struct gateway_config {
 
 // Adds every flag (with its environment variable) to `app`, writing into `cfg`.
 void register_options(CLI::App& app, gateway_config& cfg);
-// Cross-field checks after parsing; returns a message naming the bad setting, or "".
-std::string validate(const gateway_config& cfg);
+// Ranges and cross-field checks after parsing: a message naming the bad setting, or nullopt.
+std::optional<std::string> validate(const gateway_config& cfg);
 
 }  // namespace parley::gateway

@@ -4,6 +4,7 @@
 // command line.
 #include <parley/worker/backend.hpp>
 
+#include <optional>
 #include <string>
 
 namespace CLI {
@@ -54,5 +55,9 @@ struct llama_config {
 // (whose current values are the defaults shown by --help). Flags that `app` already has (say a
 // shared --temperature registered by the worker) are skipped, so the caller stays in charge.
 void register_options(CLI::App& app, llama_config& config);
+
+// Ranges and cross-field checks: a message naming the bad setting, or nullopt. load() refuses an
+// invalid config with llama_errc::invalid_config.
+std::optional<std::string> validate(const llama_config& config);
 
 }  // namespace parley::worker::local

@@ -28,21 +28,14 @@ int main(int argc, char** argv) {
   CLI::App app{"parley-worker: takes chat messages off Redis and streams model replies back"};
   worker_config cfg;
   register_options(app, cfg);
-  std::string log_level = "info";
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
-      ->envname("LOG_LEVEL")
-      ->capture_default_str();
   backend_factory backends(app);
   CLI11_PARSE(app, argc, argv);
 
-  if (!parley::setup_logging("worker", log_level)) {
-    std::fprintf(stderr, "parley-worker: --log-level %s is not a level name\n", log_level.c_str());
-    return 2;
-  }
   if (auto invalid = validate(cfg)) {
-    spdlog::critical("invalid configuration: {}", *invalid);
+    std::fprintf(stderr, "parley-worker: %s\n", invalid->c_str());
     return 2;
   }
+  parley::setup_logging("worker", cfg.log_level);
   auto redis = parley::redis::parse_url(cfg.redis_url);
   if (!redis) {
     spdlog::critical("REDIS_URL: expected redis://[user[:password]@]host[:port][/db]");

@@ -1,5 +1,6 @@
 #include <parley/worker/config.hpp>
 #include <parley/cli.hpp>
+#include <parley/logging.hpp>
 
 #include <CLI/CLI.hpp>
 
@@ -95,6 +96,9 @@ void register_options(CLI::App& app, worker_config& cfg) {
   app.add_option("--stop", s.stop, "Extra stop string (repeatable; STOP is comma-separated)")
       ->envname("STOP")
       ->delimiter(',');
+  app.add_option("--log-level", cfg.log_level, "trace, debug, info, warn, error, critical, off")
+      ->envname("LOG_LEVEL")
+      ->capture_default_str();
 }
 
 std::optional<std::string> validate(const worker_config& cfg) {
@@ -115,6 +119,7 @@ std::optional<std::string> validate(const worker_config& cfg) {
   for (const auto& s : cfg.sampling.stop) {
     if (s.empty()) return "--stop strings must not be empty";
   }
+  if (!is_log_level(cfg.log_level)) return "--log-level '" + cfg.log_level + "' is not a level";
   return std::nullopt;
 }
 

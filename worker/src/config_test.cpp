@@ -57,5 +57,12 @@ TEST(worker_config, timing_invariants_are_checked) {
   EXPECT_EQ(validate(c).value_or(""), "--heartbeat-interval must be at most half of --lease-ttl");
 }
 
+TEST(worker_config, log_level_is_a_checked_setting) {
+  EXPECT_EQ(parse({"--log-level", "debug"}).log_level, "debug");
+  worker_config c;
+  c.log_level = "loud";
+  EXPECT_EQ(validate(c).value_or(""), "--log-level 'loud' is not a level");
+}
+
 }  // namespace
 }  // namespace parley::worker

@@ -50,6 +50,8 @@ struct worker_config {
 
   std::string system_prompt = "You are Parley, a helpful and concise assistant.";
   sampling_params sampling;  // defaults of every request
+
+  std::string log_level = "info";
 };
 
 // Adds every worker flag (with its environment variable) to `app`, writing into `cfg`.

@@ -48,7 +48,8 @@ int run_server(const gateway_config& cfg) {
   if (cfg.metrics_port != 0) {
     // Reads only atomics and thread-safe accessors, as metrics_server requires.
     metrics_http = std::make_unique<metrics_server>(
-        net::make_strand(ioc), metrics_server::options{cfg.metrics_host, cfg.metrics_port, cfg.metrics_idle_timeout},
+        net::make_strand(ioc),
+        metrics_server::options{cfg.metrics_host, cfg.metrics_port, cfg.metrics_idle_timeout, "parley-gateway"},
         [&](std::string& out) {
           metrics.write(out, gateway_gauges{.websockets_open = hub.size(),
                                             .redis_connected = redis.connected(),

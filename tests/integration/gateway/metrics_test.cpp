@@ -31,6 +31,12 @@ class GatewayMetrics : public GatewayTest {
   std::uint16_t metrics_port_ = 0;
 };
 
+TEST_F(GatewayMetrics, AnswersAsTheGateway) {
+  auto r = pt::http_request({.port = metrics_port_, .target = "/metrics"});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("Server"), "parley-gateway");
+}
+
 TEST_F(GatewayMetrics, CountsSessionsSocketsMessagesAndErrorsByCode) {
   const auto before = scrape();
   EXPECT_EQ(sample(before, "parley_gateway_sessions_created_total"), 0);

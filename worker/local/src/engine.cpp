@@ -229,9 +229,7 @@ void engine::admit() {
     auto& w = waiting_.front();
     if (w.prompt.empty()) {
       const auto& req = w.j->request();
-      const std::string_view system =
-          req.system_prompt.empty() ? std::string_view(config_.system_prompt) : req.system_prompt;
-      auto built = prompt_.build(system, req.history, n_ctx_seq_ - config_.reply_budget,
+      auto built = prompt_.build(req.system_prompt, req.history, n_ctx_seq_ - config_.reply_budget,
                                  config_.trim_turns);
       if (!built) {
         metrics_.waiting_requests.fetch_sub(1, std::memory_order_relaxed);
@@ -269,20 +267,6 @@ engine::slot* engine::choose_slot(const std::string& session) {
   return lru;
 }
 
-sampling_params engine::effective_sampling(const sampling_params& requested) const {
-  // A field left at the interface's default takes the operator's configured default.
-  const sampling_params unset;
-  const sampling_params& conf = config_.sampling;
-  sampling_params p = requested;
-  if (p.temperature == unset.temperature) p.temperature = conf.temperature;
-  if (p.top_p == unset.top_p) p.top_p = conf.top_p;
-  if (p.top_k == unset.top_k) p.top_k = conf.top_k;
-  if (p.max_new_tokens == unset.max_new_tokens) p.max_new_tokens = conf.max_new_tokens;
-  if (!p.seed) p.seed = conf.seed;
-  p.stop.insert(p.stop.end(), conf.stop.begin(), conf.stop.end());
-  return p;
-}
-
 void engine::start(slot& s, waiting_job& w) {
   metrics_.waiting_requests.fetch_sub(1, std::memory_order_relaxed);
   metrics_.queue_wait_seconds.observe(seconds_since(w.j->submitted()));
@@ -307,7 +291,7 @@ void engine::start(slot& s, waiting_job& w) {
   s.cached = static_cast<int>(keep);
   metrics_.cached_tokens.fetch_add(keep, std::memory_order_relaxed);
 
-  const sampling_params sp = effective_sampling(req.sampling);
+  const sampling_params& sp = req.sampling;
   s.max_new = std::min(sp.max_new_tokens, n_ctx_seq_ - static_cast<int>(s.prompt.size()));
   s.generated = 0;
   s.first_token = true;

@@ -389,11 +389,11 @@ TEST(llama_backend, load_errors_name_the_problem) {
 TEST(llama_backend, stories_model_speaks_in_the_transcript_form) {
   if (!test::have_stories()) GTEST_SKIP() << test::stories_model << " not present";
   auto config = test::tiny_config(test::stories_model);
-  config.system_prompt.clear();
   auto b = test::load_or_fail(config);
   ASSERT_TRUE(b);
   EXPECT_FALSE(b->uses_chat_template());
   auto req = make_request("story", {user("Once upon a time")}, 60, 3);
+  req.system_prompt.clear();
   req.sampling.temperature = 0.0f;
   auto g = run_one(*b, std::move(req));
   ASSERT_TRUE(g.outcome);

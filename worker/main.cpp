@@ -1,5 +1,5 @@
 // parley-worker: answers Parley chat messages with a language model. See docs/worker.md.
-#include <parley/env.hpp>
+#include <parley/cli.hpp>
 #include <parley/logging.hpp>
 #include <parley/redis/client.hpp>
 #include <parley/worker/backend_factory.hpp>
@@ -14,27 +14,22 @@
 #include <spdlog/spdlog.h>
 
 #include <csignal>
-#include <cstdio>
 #include <functional>
 
 namespace net = boost::asio;
 using namespace parley::worker;
 
+namespace {
+constexpr std::string_view program = "parley-worker";
+}  // namespace
+
 int main(int argc, char** argv) {
-  if (auto env = parley::load_dotenv(".env"); !env.error.empty()) {
-    std::fprintf(stderr, "parley-worker: %s\n", env.error.c_str());
-    return 2;
-  }
   CLI::App app{"parley-worker: takes chat messages off Redis and streams model replies back"};
   worker_config cfg;
   register_options(app, cfg);
   backend_factory backends(app);
-  CLI11_PARSE(app, argc, argv);
-
-  if (auto invalid = validate(cfg)) {
-    std::fprintf(stderr, "parley-worker: %s\n", invalid->c_str());
-    return 2;
-  }
+  if (auto exit = parley::parse_command_line(app, program, argc, argv)) return *exit;
+  if (auto invalid = validate(cfg)) return parley::bad_setting(program, *invalid);
   parley::setup_logging("worker", cfg.log_level);
   auto redis = parley::redis::parse_url(cfg.redis_url);
   if (!redis) {
@@ -43,10 +38,7 @@ int main(int argc, char** argv) {
   }
   std::string why;
   auto model = backends.create(cfg, why);
-  if (!model) {
-    spdlog::critical("{}", why);
-    return 2;  // a configuration problem: scripts/run.sh does not restart the worker
-  }
+  if (!model) return parley::bad_setting(program, why);
 
   net::io_context io;
   service worker(io, cfg, *redis, *model);

@@ -1,14 +1,27 @@
 #pragma once
-// CLI11 helpers shared by the binaries and their backends: duration options that take "250ms",
-// "30s", "5m", "2h" (or a bare number in a given unit) from a flag or an environment variable.
+// CLI11 helpers shared by the binaries and their backends: the parse of the command line (exit
+// statuses, the one line of a bad setting) and duration options that take "250ms", "30s", "5m",
+// "2h" (or a bare number in a given unit).
 #include <parley/env.hpp>
 
 #include <CLI/CLI.hpp>
 
 #include <chrono>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace parley {
+
+// The start of each binary's main(): loads `.env` from the working directory into the environment
+// (variables already set win), then parses the command line into `app`. Returns the exit status
+// when the program must end now: 0 after --help (printed to stdout), 2 after a bad setting, with
+// one line on stderr naming the setting and saying why (see bad_setting); nullopt to go on.
+std::optional<int> parse_command_line(CLI::App& app, std::string_view program, int argc, char** argv);
+
+// Writes "<program>: <message>" to stderr as one line and returns 2, the exit status of a bad
+// setting (scripts/run.sh does not restart a worker that exits with it).
+int bad_setting(std::string_view program, std::string_view message);
 
 // A duration flag bound to `target`, whose current value is the default --help shows. A value
 // that is not a duration fails the parse with CLI::ValidationError naming the flag.

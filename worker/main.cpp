@@ -1,7 +1,6 @@
 // parley-worker: answers Parley chat messages with a language model. See docs/worker.md.
 #include <parley/cli.hpp>
 #include <parley/logging.hpp>
-#include <parley/redis/client.hpp>
 #include <parley/worker/backend_factory.hpp>
 #include <parley/worker/config.hpp>
 #include <parley/worker/service.hpp>
@@ -31,17 +30,12 @@ int main(int argc, char** argv) {
   if (auto exit = parley::parse_command_line(app, program, argc, argv)) return *exit;
   if (auto invalid = validate(cfg)) return parley::bad_setting(program, *invalid);
   parley::setup_logging("worker", cfg.log_level);
-  auto redis = parley::redis::parse_url(cfg.redis_url);
-  if (!redis) {
-    spdlog::critical("REDIS_URL: expected redis://[user[:password]@]host[:port][/db]");
-    return 2;
-  }
   std::string why;
   auto model = backends.create(cfg, why);
   if (!model) return parley::bad_setting(program, why);
 
   net::io_context io;
-  service worker(io, cfg, *redis, *model);
+  service worker(io, cfg, cfg.redis, *model);
   net::signal_set signals(io, SIGINT, SIGTERM);
   int signals_seen = 0;
   std::function<void()> wait_signal = [&] {

@@ -37,6 +37,24 @@ std::optional<int> parse_command_line(CLI::App& app, std::string_view program, i
   return std::nullopt;
 }
 
+CLI::Option* add_redis_url_option(CLI::App& app, redis::config& target, const std::string& description) {
+  std::string shown = "redis://" + target.host + ":" + std::to_string(target.port);
+  if (target.db != 0) shown += "/" + std::to_string(target.db);
+  auto* opt = app.add_option_function<std::string>(
+      "--redis-url",
+      [&target](const std::string& text) {
+        auto parsed = redis::parse_url(text);
+        if (!parsed) {
+          throw CLI::ValidationError("--redis-url",
+                                     "'" + text + "' is not a redis://[user[:password]@]host[:port][/db] URL");
+        }
+        target = std::move(*parsed);
+      },
+      description);
+  opt->envname("REDIS_URL")->type_name("URL")->default_str(shown);
+  return opt;
+}
+
 int bad_setting(std::string_view program, std::string_view message) {
   std::fprintf(stderr, "%.*s: %.*s\n", static_cast<int>(program.size()), program.data(),
                static_cast<int>(message.size()), message.data());

@@ -1,7 +1,6 @@
 #include <parley/cli.hpp>
 #include <parley/gateway/config.hpp>
 #include <parley/logging.hpp>
-#include <parley/redis/client.hpp>
 
 namespace parley::gateway {
 
@@ -9,9 +8,7 @@ void register_options(CLI::App& app, gateway_config& c) {
   app.add_option("--host", c.host, "Address to listen on")->envname("HOST")->capture_default_str();
   app.add_option("--port", c.port, "TCP port")->envname("PORT")->capture_default_str();
   app.add_option("--threads", c.threads, "I/O threads (0: one per core)")->envname("THREADS")->capture_default_str();
-  app.add_option("--redis-url", c.redis_url, "redis://[user[:password]@]host[:port][/db]")
-      ->envname("REDIS_URL")
-      ->capture_default_str();
+  add_redis_url_option(app, c.redis, "Redis to connect to");
   app.add_option("--metrics-host", c.metrics_host, "Address of the Prometheus endpoint")
       ->envname("GATEWAY_METRICS_HOST")
       ->capture_default_str();
@@ -83,7 +80,6 @@ void register_options(CLI::App& app, gateway_config& c) {
 
 std::optional<std::string> validate(const gateway_config& c) {
   if (c.port == 0) return "--port must be 1..65535";
-  if (!redis::parse_url(c.redis_url)) return "--redis-url '" + c.redis_url + "' is not a redis:// URL";
   if (c.session_ttl < seconds(1)) return "--session-ttl must be at least 1s";
   if (c.event_retention < 10) return "--event-retention must be at least 10";
   if (c.max_message_chars == 0) return "--max-message-chars must be positive";

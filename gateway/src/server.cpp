@@ -24,17 +24,13 @@ constexpr std::chrono::milliseconds drain_poll{50};
 }  // namespace
 
 int run_server(const gateway_config& cfg) {
-  auto redis_cfg = redis::parse_url(cfg.redis_url);
-  if (!redis_cfg) {
-    spdlog::critical("--redis-url '{}' is not a redis:// URL", cfg.redis_url);
-    return 1;
-  }
-  redis_cfg->client_name = "parley-gateway";
+  auto redis_cfg = cfg.redis;
+  redis_cfg.client_name = "parley-gateway";
   const unsigned threads = cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
   net::io_context ioc(static_cast<int>(threads));
 
-  redis::client redis(net::make_strand(ioc), *redis_cfg);
-  redis::subscriber subscriber(net::make_strand(ioc), *redis_cfg);
+  redis::client redis(net::make_strand(ioc), redis_cfg);
+  redis::subscriber subscriber(net::make_strand(ioc), redis_cfg);
   session_store store(redis, cfg);
   event_hub hub(subscriber);
   hub.attach();
@@ -79,7 +75,7 @@ int run_server(const gateway_config& cfg) {
   queue.start();
   lst.start();
   spdlog::info("listening on http://{}:{} ({} threads, redis {}:{}, static files {})", cfg.host,
-               lst.local_endpoint().port(), threads, redis_cfg->host, redis_cfg->port,
+               lst.local_endpoint().port(), threads, redis_cfg.host, redis_cfg.port,
                files.available() ? cfg.static_dir : cfg.static_dir + " (missing)");
 
   net::signal_set signals(ioc, SIGINT, SIGTERM);

@@ -9,9 +9,7 @@
 namespace parley::worker {
 
 void register_options(CLI::App& app, worker_config& cfg) {
-  app.add_option("--redis-url", cfg.redis_url, "Redis to connect to: redis://[user[:password]@]host[:port][/db]")
-      ->envname("REDIS_URL")
-      ->capture_default_str();
+  add_redis_url_option(app, cfg.redis, "Redis to connect to");
   app.add_option("--consumer", cfg.consumer, "Consumer name in the worker group (default <hostname>-<pid>)")
       ->envname("WORKER_NAME");
   app.add_option("--backend", cfg.backend, "Model backend")

@@ -1,8 +1,9 @@
 #pragma once
 // CLI11 helpers shared by the binaries and their backends: the parse of the command line (exit
-// statuses, the one line of a bad setting) and duration options that take "250ms", "30s", "5m",
-// "2h" (or a bare number in a given unit).
+// statuses, the one line of a bad setting), duration options that take "250ms", "30s", "5m", "2h"
+// (or a bare number in a given unit), and the Redis URL option.
 #include <parley/env.hpp>
+#include <parley/redis/client.hpp>
 
 #include <CLI/CLI.hpp>
 
@@ -43,5 +44,10 @@ CLI::Option* add_duration_option(CLI::App& app, const std::string& flag, Duratio
   if (!env.empty()) opt->envname(env);
   return opt;
 }
+
+// --redis-url (environment REDIS_URL): redis://[user[:password]@]host[:port][/db], parsed into
+// `target` as the command line is, so a bad URL fails the parse (CLI::ValidationError naming the
+// flag) and nothing parses it again later.
+CLI::Option* add_redis_url_option(CLI::App& app, redis::config& target, const std::string& description);
 
 }  // namespace parley

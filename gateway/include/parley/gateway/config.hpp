@@ -2,6 +2,8 @@
 // Everything parley-gateway can be told, with its defaults. Each field has a flag and an
 // environment variable (docs/configuration.md lists them); `.env` in the working directory is
 // read first, and variables already set win over it.
+#include <parley/redis/client.hpp>
+
 #include <CLI/CLI.hpp>
 
 #include <chrono>
@@ -21,7 +23,7 @@ struct gateway_config {
   std::string host = "127.0.0.1";
   std::uint16_t port = 3500;
   unsigned threads = 0;  // 0: one per CPU core
-  std::string redis_url = "redis://127.0.0.1:6379";
+  parley::redis::config redis;  // --redis-url, default redis://127.0.0.1:6379
   // Prometheus endpoint (GET /metrics) on its own address, kept off the public port; 0: none.
   std::string metrics_host = "127.0.0.1";
   std::uint16_t metrics_port = 0;

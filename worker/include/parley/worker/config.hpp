@@ -2,6 +2,7 @@
 // Configuration of parley-worker: one struct with every setting and its default. Each field is
 // a flag and an environment variable (a `.env` file in the working directory fills variables
 // that are not set). docs/worker.md has the table; `parley-worker --help` lists the same.
+#include <parley/redis/client.hpp>
 #include <parley/worker/backend.hpp>
 
 #include <chrono>
@@ -18,7 +19,7 @@ namespace parley::worker {
 using std::chrono::milliseconds;
 
 struct worker_config {
-  std::string redis_url = "redis://127.0.0.1:6379";  // REDIS_URL
+  parley::redis::config redis;  // --redis-url / REDIS_URL, default redis://127.0.0.1:6379
   // Consumer name in the consumer group and lease owner prefix; "" means "<hostname>-<pid>".
   std::string consumer;
   std::string backend = "local";  // MODEL_BACKEND: local | openai | hf

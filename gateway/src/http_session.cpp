@@ -37,15 +37,15 @@ net::awaitable<upgrade_outcome> try_upgrade(context& ctx, beast::tcp_stream& str
     return upgrade_outcome{error_response(st, detail, req.version(), false)};
   };
   auto parsed = boost::urls::parse_origin_form(req.target());
-  if (!parsed) co_return refuse(http::status::bad_request, "Malformed request target or query string");
+  if (!parsed) co_return refuse(http::status::bad_request, error_text::malformed_target);
   const boost::urls::url_view u = *parsed;
-  if (u.path() != "/chat") co_return refuse(http::status::not_found, "Not Found");
-  if (ctx.shutting_down) co_return refuse(http::status::service_unavailable, "Server shutting down");
+  if (u.path() != "/chat") co_return refuse(http::status::not_found, error_text::not_found);
+  if (ctx.shutting_down) co_return refuse(http::status::service_unavailable, error_text::shutting_down);
   if (!ctx.origins.allows(req[http::field::origin], req[http::field::host]))
-    co_return refuse(http::status::forbidden, "Origin not allowed");
+    co_return refuse(http::status::forbidden, error_text::origin_not_allowed);
   auto token_it = u.params().find("token");
   const std::string token = token_it == u.params().end() ? std::string() : std::string((*token_it).value);
-  if (!is_token(token)) co_return refuse(http::status::forbidden, "Session expired or does not exist");
+  if (!is_token(token)) co_return refuse(http::status::forbidden, error_text::session_gone);
   std::optional<protocol::stream_id> last;
   if (auto it = u.params().find("last_event_id"); it != u.params().end()) {
     last = protocol::stream_id::parse((*it).value);
@@ -54,11 +54,7 @@ net::awaitable<upgrade_outcome> try_upgrade(context& ctx, beast::tcp_stream& str
                        json::object{{"loc", "last_event_id"}, {"msg", "Expected a stream id like 1700000000000-0"}});
   }
   auto snap = co_await ctx.store.load(token, false);
-  if (!snap) {
-    if (snap.error() == errc::session_not_found)
-      co_return refuse(http::status::forbidden, "Session expired or does not exist");
-    co_return refuse(http::status::service_unavailable, "Storage is unavailable; try again shortly");
-  }
+  if (!snap) co_return upgrade_outcome{storage_error_response(snap.error(), http::status::forbidden, req.version(), false)};
   auto ws = std::make_shared<ws_session>(std::move(stream), ctx, std::move(*snap), last, std::move(lease));
   auto ex = ws->executor();
   net::co_spawn(ex, ws_session::run(std::move(ws), std::make_unique<request>(std::move(req))), net::detached);
@@ -79,14 +75,14 @@ net::awaitable<void> run_http_session(context& ctx, beast::tcp_stream stream, co
     if (ec) {
       std::optional<http::response<http::string_body>> res;
       if (ec == http::error::header_limit) {
-        res = error_response(http::status::request_header_fields_too_large, "Request header fields too large", 11, false);
+        res = error_response(http::status::request_header_fields_too_large, error_text::header_too_large, 11, false);
       } else if (ec == http::error::body_limit) {
         res = error_response(http::status::payload_too_large,
-                             json::string("Request body over " + std::to_string(cfg.max_body_bytes) + " bytes"), 11,
+                             json::string(error_text::body_too_large(cfg.max_body_bytes)), 11,
                              false);
       } else if (ec != http::error::end_of_stream && ec != beast::error::timeout && ec != net::error::eof &&
                  ec != net::error::connection_reset && ec != net::error::operation_aborted) {
-        res = error_response(http::status::bad_request, "Malformed HTTP request", 11, false);
+        res = error_response(http::status::bad_request, error_text::malformed_request, 11, false);
       }
       if (res) {
         ctx.metrics.http_response(res->result_int());
@@ -97,7 +93,7 @@ net::awaitable<void> run_http_session(context& ctx, beast::tcp_stream stream, co
     }
     request req = parser.release();
     if (!lease) {
-      auto res = error_response(http::status::too_many_requests, "Too many connections from this address",
+      auto res = error_response(http::status::too_many_requests, error_text::too_many_connections,
                                 req.version(), false);
       res.set(http::field::retry_after, "5");
       ctx.metrics.http_response(res.result_int());

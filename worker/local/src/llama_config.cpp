@@ -23,6 +23,8 @@ void register_options(CLI::App& app, llama_config& c) {
   add("--chat-template", c.chat_template, "CHAT_TEMPLATE",
       "empty: the model's own template; 'transcript': Human:/Bot: form");
   add("--kv-reuse", c.kv_reuse, "KV_REUSE", "reuse a session's KV cache across turns");
+  add("--ignore-eos", c.ignore_eos, "IGNORE_EOS",
+      "benchmarks and tests: never end a reply at the model's end token, only at --max-new-tokens");
 }
 
 std::optional<std::string> validate(const llama_config& c) {

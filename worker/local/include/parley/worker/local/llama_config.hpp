@@ -40,8 +40,9 @@ struct llama_config {
   std::string chat_template;
   // Keep a session's KV cache after its turn and prefill only the new tokens next time.
   bool kv_reuse = true;
-  // Benchmarks only: never sample an end-of-generation token, so every reply is exactly
-  // max_new_tokens long (as llama-batched-bench decodes a fixed count).
+  // Benchmarks and tests: never sample an end-of-generation token, so every reply runs to
+  // max_new_tokens (or the context's end), as llama-batched-bench decodes a fixed count, and a
+  // test can count on a reply that is still running.
   bool ignore_eos = false;
 };
 

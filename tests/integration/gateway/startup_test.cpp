@@ -5,32 +5,21 @@
 
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
-
 namespace gw_test {
 namespace {
 
 namespace pt = parley::test;
 using namespace std::chrono_literals;
 
-struct ended {
-  int status = -1;  // exit status; -1 when it did not exit by itself in time
-  std::string log;
-};
-
-ended run_gateway(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
+pt::finished_process run_gateway(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
   pt::temp_dir dir;
   std::vector<std::string> argv{pt::gateway_binary()};
   argv.insert(argv.end(), args.begin(), args.end());
-  pt::process p({.argv = argv, .env = std::move(env),
-                 .unset_env = {"REDIS_URL", "PORT", "HOST", "SESSION_TTL", "ALLOWED_ORIGINS", "STATIC_DIR",
-                               "LOG_LEVEL"},
-                 .log_path = dir.path() / "gateway.log", .working_dir = dir.path()});
-  auto status = p.wait_exit(30s);
-  ended e;
-  if (status && WIFEXITED(*status)) e.status = WEXITSTATUS(*status);
-  e.log = p.log_text();
-  return e;
+  return pt::run_to_exit({.argv = argv, .env = std::move(env),
+                          .unset_env = {"REDIS_URL", "PORT", "HOST", "SESSION_TTL", "ALLOWED_ORIGINS", "STATIC_DIR",
+                                        "LOG_LEVEL"},
+                          .log_path = dir.path() / "gateway.log", .working_dir = dir.path()},
+                         30s);
 }
 
 TEST(GatewayStartup, ABadEnvironmentValueExits2WithOneLineNamingIt) {

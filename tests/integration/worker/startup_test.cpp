@@ -6,31 +6,20 @@
 
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
-
 namespace parley::test {
 namespace {
 
 using namespace std::chrono_literals;
 
-struct ended {
-  int status = -1;  // exit status; -1 when it did not exit by itself in time
-  std::string log;
-};
-
-ended run_worker(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
+finished_process run_worker(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
   temp_dir dir;
   std::vector<std::string> argv{PARLEY_WORKER_BIN};
   argv.insert(argv.end(), args.begin(), args.end());
-  process p({.argv = argv, .env = std::move(env),
-             .unset_env = {"MODEL", "MODEL_BACKEND", "REDIS_URL", "METRICS_PORT", "WORKER_NAME", "TEMPERATURE",
-                           "SESSION_TTL", "LOG_LEVEL"},
-             .log_path = dir.path() / "worker.log", .working_dir = dir.path()});
-  auto status = p.wait_exit(30s);
-  ended e;
-  if (status && WIFEXITED(*status)) e.status = WEXITSTATUS(*status);
-  e.log = p.log_text();
-  return e;
+  return run_to_exit({.argv = argv, .env = std::move(env),
+                      .unset_env = {"MODEL", "MODEL_BACKEND", "REDIS_URL", "METRICS_PORT", "WORKER_NAME",
+                                    "TEMPERATURE", "SESSION_TTL", "LOG_LEVEL"},
+                      .log_path = dir.path() / "worker.log", .working_dir = dir.path()},
+                     30s);
 }
 
 TEST(worker_startup, a_bad_environment_value_exits_2_with_one_line_naming_it) {

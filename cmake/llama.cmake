@@ -1,6 +1,6 @@
-# Imports the static libraries built by scripts/build-llama.sh as targets `llama::llama`
-# (plus `llama::common` for tools that need llama.cpp's helpers). Built outside this project so
-# that several build trees of Parley share one llama.cpp build.
+# Imports the static libraries built by scripts/build-llama.sh as targets `llama::llama` and the
+# ggml ones under it (`llama::ggml`, `llama::ggml-cpu`, `llama::ggml-base`). Built outside this
+# project so that several build trees of Parley share one llama.cpp build.
 set(_lb ${PARLEY_LLAMA_BUILD_DIR})
 set(_ls ${PARLEY_LLAMA_SOURCE_DIR})
 if(NOT EXISTS ${_lb}/src/libllama.a)

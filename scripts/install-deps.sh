@@ -7,6 +7,8 @@ pkgs=(build-essential cmake pkg-config git ccache curl ca-certificates
       libhiredis-dev libspdlog-dev libcli11-dev libssl-dev
       libgtest-dev libgmock-dev libbenchmark-dev
       redis-server chromium)
+# redis-server also starts a system instance on port 6379, which is left alone: tests and
+# `make run` start their own redis-server on ports of their own.
 command -v node >/dev/null && command -v npm >/dev/null || pkgs+=(nodejs npm)
 missing=()
 for p in "${pkgs[@]}"; do
@@ -18,4 +20,3 @@ sudo=""
 [ "$(id -u)" -eq 0 ] || sudo=sudo
 $sudo apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# The Debian redis-server package starts a system instance; Parley starts its own on its own port.

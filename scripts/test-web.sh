@@ -18,4 +18,4 @@ npx vitest run
 export PARLEY_BUILD_DIR="${PARLEY_BUILD_DIR:-${BUILD_DIR:-build/parley}}"
 export PARLEY_E2E_REQUIRED=$([ "${E2E:-1}" = "required" ] || [ "${CI:-}" = "true" ] && echo 1 || echo 0)
 mkdir -p "$root/test-artifacts/e2e"
-node --test --test-concurrency=1 --test-reporter=spec e2e/chat.test.mjs
+npm run --silent e2e

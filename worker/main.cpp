@@ -1,7 +1,6 @@
 // parley-worker: answers Parley chat messages with a language model. See docs/worker.md.
-#include <parley/env.hpp>
+#include <parley/cli.hpp>
 #include <parley/logging.hpp>
-#include <parley/redis/client.hpp>
 #include <parley/worker/backend_factory.hpp>
 #include <parley/worker/config.hpp>
 #include <parley/worker/service.hpp>
@@ -14,49 +13,29 @@
 #include <spdlog/spdlog.h>
 
 #include <csignal>
-#include <cstdio>
 #include <functional>
 
 namespace net = boost::asio;
 using namespace parley::worker;
 
+namespace {
+constexpr std::string_view program = "parley-worker";
+}  // namespace
+
 int main(int argc, char** argv) {
-  if (auto env = parley::load_dotenv(".env"); !env.error.empty()) {
-    std::fprintf(stderr, "parley-worker: %s\n", env.error.c_str());
-    return 2;
-  }
   CLI::App app{"parley-worker: takes chat messages off Redis and streams model replies back"};
   worker_config cfg;
   register_options(app, cfg);
-  std::string log_level = "info";
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
-      ->envname("LOG_LEVEL")
-      ->capture_default_str();
   backend_factory backends(app);
-  CLI11_PARSE(app, argc, argv);
-
-  if (!parley::setup_logging("worker", log_level)) {
-    std::fprintf(stderr, "parley-worker: --log-level %s is not a level name\n", log_level.c_str());
-    return 2;
-  }
-  if (auto invalid = validate(cfg)) {
-    spdlog::critical("invalid configuration: {}", *invalid);
-    return 2;
-  }
-  auto redis = parley::redis::parse_url(cfg.redis_url);
-  if (!redis) {
-    spdlog::critical("REDIS_URL: expected redis://[user[:password]@]host[:port][/db]");
-    return 2;
-  }
+  if (auto exit = parley::parse_command_line(app, program, argc, argv)) return *exit;
+  if (auto invalid = validate(cfg)) return parley::bad_setting(program, *invalid);
+  parley::setup_logging("worker", cfg.log_level);
   std::string why;
   auto model = backends.create(cfg, why);
-  if (!model) {
-    spdlog::critical("{}", why);
-    return 2;  // a configuration problem: scripts/run.sh does not restart the worker
-  }
+  if (!model) return parley::bad_setting(program, why);
 
   net::io_context io;
-  service worker(io, cfg, *redis, *model);
+  service worker(io, cfg, cfg.redis, *model);
   net::signal_set signals(io, SIGINT, SIGTERM);
   int signals_seen = 0;
   std::function<void()> wait_signal = [&] {

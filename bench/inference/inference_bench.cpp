@@ -85,7 +85,6 @@ llama_config base_config(const bench_options& o, int parallel, bool reuse) {
   c.n_batch = 512;
   c.prefill_chunk = 512;
   c.threads = o.threads;
-  c.system_prompt.clear();
   c.reply_budget = std::max(o.gen_tokens, o.reply_tokens);
   c.kv_reuse = reuse;
   c.ignore_eos = true;

@@ -31,11 +31,11 @@ namespace {
 constexpr std::size_t max_request_bytes = 8192;
 
 http::response<http::string_body> respond(const http::request<http::string_body>& req,
-                                          const metrics_server::writer& write) {
+                                          const metrics_server::state& st) {
   http::response<http::string_body> res;
   res.version(req.version());
   res.keep_alive(req.keep_alive());
-  res.set(http::field::server, "parley-worker");
+  res.set(http::field::server, st.opts.server_name);
   const auto target = req.target();
   const auto path = target.substr(0, target.find('?'));
   if (path != "/metrics" && path != "/healthz") {
@@ -54,7 +54,7 @@ http::response<http::string_body> respond(const http::request<http::string_body>
   } else {
     res.result(http::status::ok);
     res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
-    write(res.body());
+    st.write(res.body());
   }
   res.prepare_payload();
   return res;
@@ -71,7 +71,7 @@ net::awaitable<void> serve(std::shared_ptr<metrics_server::state> st, tcp::socke
     stream.expires_after(st->opts.idle_timeout);
     auto [ec, n] = co_await http::async_read(stream, buffer, parser, tuple);
     if (ec) break;
-    auto res = respond(parser.get(), st->write);
+    auto res = respond(parser.get(), *st);
     const bool keep = res.keep_alive();
     auto [wec, wn] = co_await http::async_write(stream, res, tuple);
     if (wec || !keep) break;

@@ -1,7 +1,6 @@
 #include <parley/cli.hpp>
 #include <parley/gateway/config.hpp>
 #include <parley/logging.hpp>
-#include <parley/redis/client.hpp>
 
 namespace parley::gateway {
 
@@ -9,9 +8,7 @@ void register_options(CLI::App& app, gateway_config& c) {
   app.add_option("--host", c.host, "Address to listen on")->envname("HOST")->capture_default_str();
   app.add_option("--port", c.port, "TCP port")->envname("PORT")->capture_default_str();
   app.add_option("--threads", c.threads, "I/O threads (0: one per core)")->envname("THREADS")->capture_default_str();
-  app.add_option("--redis-url", c.redis_url, "redis://[user[:password]@]host[:port][/db]")
-      ->envname("REDIS_URL")
-      ->capture_default_str();
+  add_redis_url_option(app, c.redis, "Redis to connect to");
   app.add_option("--metrics-host", c.metrics_host, "Address of the Prometheus endpoint")
       ->envname("GATEWAY_METRICS_HOST")
       ->capture_default_str();
@@ -96,9 +93,8 @@ void register_options(CLI::App& app, gateway_config& c) {
       ->capture_default_str();
 }
 
-std::string validate(const gateway_config& c) {
+std::optional<std::string> validate(const gateway_config& c) {
   if (c.port == 0) return "--port must be 1..65535";
-  if (!redis::parse_url(c.redis_url)) return "--redis-url '" + c.redis_url + "' is not a redis:// URL";
   if (c.session_ttl < seconds(1)) return "--session-ttl must be at least 1s";
   if (c.event_retention < 10) return "--event-retention must be at least 10";
   if (c.max_message_chars == 0) return "--max-message-chars must be positive";
@@ -117,7 +113,7 @@ std::string validate(const gateway_config& c) {
   if (c.metrics_port != 0 && c.metrics_port == c.port) return "--metrics-port must differ from --port";
   if (c.metrics_idle_timeout.count() <= 0) return "--metrics-idle-timeout must be positive";
   if (!is_log_level(c.log_level)) return "--log-level '" + c.log_level + "' is not a level";
-  return {};
+  return std::nullopt;
 }
 
 }  // namespace parley::gateway

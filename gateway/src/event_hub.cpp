@@ -39,7 +39,10 @@ void event_hub::remove(const std::string& token, const event_sink* sink) {
       auto p = w.lock();
       return !p || p.get() == sink;
     });
-    // Expired entries are the sink being destroyed right now (remove from its destructor).
+    // Sinks call remove() themselves when their socket ends (ws_session::run), not from a
+    // destructor. An expired entry is a sink destroyed without that call (its coroutine ended by
+    // an exception or was dropped with its io_context); one met first is erased in place of
+    // `sink`, so each call still takes out one entry and one subscription reference.
     if (pos != v.end()) {
       v.erase(pos);
       --count_;

@@ -15,21 +15,14 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::string_view session_gone = "Session expired or does not exist";
-constexpr std::string_view unavailable_detail = "Storage is unavailable; nothing was changed; try again shortly";
-
 json::object name_error() { return {{"loc", "name"}, {"msg", "Enter a valid name"}}; }
 
 http::response<http::string_body> storage_error(const boost::system::error_code& ec, const request& req) {
-  if (ec == errc::session_not_found) return error_response(http::status::bad_request, json::string(session_gone), req.version(), req.keep_alive());
-  if (ec == errc::unavailable)
-    return error_response(http::status::service_unavailable, json::string(unavailable_detail), req.version(), req.keep_alive());
-  spdlog::error("storage error: {}", ec.message());
-  return error_response(http::status::internal_server_error, "internal server error", req.version(), req.keep_alive());
+  return storage_error_response(ec, http::status::bad_request, req.version(), req.keep_alive());
 }
 
 http::response<http::string_body> method_not_allowed(const request& req, std::string_view allow) {
-  auto res = error_response(http::status::method_not_allowed, "Method Not Allowed", req.version(), req.keep_alive());
+  auto res = error_response(http::status::method_not_allowed, error_text::method_not_allowed, req.version(), req.keep_alive());
   res.set(http::field::allow, allow);
   return res;
 }
@@ -92,7 +85,7 @@ net::awaitable<http::response<http::string_body>> get_refresh(context& ctx, cons
                                                               const boost::urls::url_view& u) {
   auto token = param(u, "token");
   if (!token || !is_token(*token))
-    co_return error_response(http::status::bad_request, json::string(session_gone), req.version(), req.keep_alive());
+    co_return error_response(http::status::bad_request, error_text::session_gone, req.version(), req.keep_alive());
   auto s = co_await ctx.store.load(*token, true);
   if (!s) co_return storage_error(s.error(), req);
   json::array messages;
@@ -130,14 +123,14 @@ http::message_generator serve_static(context& ctx, const request& req, const std
   const bool wants_html = req[http::field::accept].find("text/html") != std::string_view::npos;
   auto file = ctx.files.resolve(path, wants_html);
   if (!file) {
-    auto detail = ctx.files.available() ? "Not Found" : "Not Found (the web client is not built: run `make web`)";
+    auto detail = ctx.files.available() ? error_text::not_found : "Not Found (the web client is not built: run `make web`)";
     return counted(ctx, error_response(http::status::not_found, detail, req.version(), req.keep_alive()));
   }
   const auto cache = file->immutable ? "public, max-age=31536000, immutable" : "no-cache";
   http::file_body::value_type body;
   boost::system::error_code ec;
   body.open(file->path.c_str(), beast::file_mode::scan, ec);
-  if (ec) return counted(ctx, error_response(http::status::not_found, "Not Found", req.version(), req.keep_alive()));
+  if (ec) return counted(ctx, error_response(http::status::not_found, error_text::not_found, req.version(), req.keep_alive()));
   const auto size = body.size();
   // HEAD and GET carry the same headers; only GET has the body.
   auto with_headers = [&](auto&& res) {
@@ -177,16 +170,26 @@ http::response<http::string_body> error_response(http::status status, const json
   return json_response(status, json::object{{"detail", detail}}, version, keep_alive);
 }
 
+http::response<http::string_body> storage_error_response(const boost::system::error_code& ec,
+                                                         http::status session_gone, unsigned version,
+                                                         bool keep_alive) {
+  if (ec == errc::session_not_found) return error_response(session_gone, error_text::session_gone, version, keep_alive);
+  if (ec == errc::unavailable)
+    return error_response(http::status::service_unavailable, error_text::storage_unavailable, version, keep_alive);
+  spdlog::error("storage error: {}", ec.message());
+  return error_response(http::status::internal_server_error, error_text::internal, version, keep_alive);
+}
+
 net::awaitable<http::message_generator> handle_http(context& ctx, request req) {
   auto parsed = boost::urls::parse_origin_form(req.target());
   if (!parsed)
-    co_return counted(ctx, error_response(http::status::bad_request, "Malformed request target or query string", req.version(), false));
+    co_return counted(ctx, error_response(http::status::bad_request, error_text::malformed_target, req.version(), false));
   const boost::urls::url_view u = *parsed;
   std::string path;
   try {
     path = u.path();
   } catch (const std::exception&) {
-    co_return counted(ctx, error_response(http::status::bad_request, "Malformed request path", req.version(), false));
+    co_return counted(ctx, error_response(http::status::bad_request, error_text::malformed_path, req.version(), false));
   }
   const auto method = req.method();
   const auto origin = req[http::field::origin];
@@ -194,7 +197,7 @@ net::awaitable<http::message_generator> handle_http(context& ctx, request req) {
 
   if (!is_api_path(path)) {
     if (method != http::verb::get && method != http::verb::head)
-      co_return counted(ctx, error_response(http::status::not_found, "Not Found", req.version(), req.keep_alive()));
+      co_return counted(ctx, error_response(http::status::not_found, error_text::not_found, req.version(), req.keep_alive()));
     co_return serve_static(ctx, req, path);
   }
 

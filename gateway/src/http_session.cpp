@@ -51,9 +51,9 @@ net::awaitable<upgrade_outcome> try_upgrade(context& ctx, beast::tcp_stream& str
     return upgrade_outcome{error_response(st, detail, req.version(), false)};
   };
   auto parsed = boost::urls::parse_origin_form(req.target());
-  if (!parsed) co_return refuse(http::status::bad_request, "Malformed request target or query string");
+  if (!parsed) co_return refuse(http::status::bad_request, error_text::malformed_target);
   const boost::urls::url_view u = *parsed;
-  if (u.path() != "/chat") co_return refuse(http::status::not_found, "Not Found");
+  if (u.path() != "/chat") co_return refuse(http::status::not_found, error_text::not_found);
   // Checked here rather than left to Beast, whose refusals are plain text: every refusal of the
   // gateway is the documented JSON.
   if (req[http::field::sec_websocket_version] != "13") {
@@ -65,12 +65,12 @@ net::awaitable<upgrade_outcome> try_upgrade(context& ctx, beast::tcp_stream& str
   if (req.count(http::field::sec_websocket_key) != 1 || !valid_websocket_key(req[http::field::sec_websocket_key]))
     co_return refuse(http::status::bad_request,
                      json::object{{"loc", "Sec-WebSocket-Key"}, {"msg", "Expected 16 random bytes in base64"}});
-  if (ctx.shutting_down) co_return refuse(http::status::service_unavailable, "Server shutting down");
+  if (ctx.shutting_down) co_return refuse(http::status::service_unavailable, error_text::shutting_down);
   if (!ctx.origins.allows(req[http::field::origin], req[http::field::host]))
-    co_return refuse(http::status::forbidden, "Origin not allowed");
+    co_return refuse(http::status::forbidden, error_text::origin_not_allowed);
   auto token_it = u.params().find("token");
   const std::string token = token_it == u.params().end() ? std::string() : std::string((*token_it).value);
-  if (!is_token(token)) co_return refuse(http::status::forbidden, "Session expired or does not exist");
+  if (!is_token(token)) co_return refuse(http::status::forbidden, error_text::session_gone);
   std::optional<protocol::stream_id> last;
   if (auto it = u.params().find("last_event_id"); it != u.params().end()) {
     last = protocol::stream_id::parse((*it).value);
@@ -79,11 +79,7 @@ net::awaitable<upgrade_outcome> try_upgrade(context& ctx, beast::tcp_stream& str
                        json::object{{"loc", "last_event_id"}, {"msg", "Expected a stream id like 1700000000000-0"}});
   }
   auto snap = co_await ctx.store.load(token, false);
-  if (!snap) {
-    if (snap.error() == errc::session_not_found)
-      co_return refuse(http::status::forbidden, "Session expired or does not exist");
-    co_return refuse(http::status::service_unavailable, "Storage is unavailable; try again shortly");
-  }
+  if (!snap) co_return upgrade_outcome{storage_error_response(snap.error(), http::status::forbidden, req.version(), false)};
   auto ws = std::make_shared<ws_session>(std::move(stream), ctx, std::move(*snap), last, std::move(lease));
   auto ex = ws->executor();
   net::co_spawn(ex, ws_session::run(std::move(ws), std::make_unique<request>(std::move(req))), net::detached);
@@ -152,15 +148,15 @@ std::optional<http::response<http::string_body>> read_error_response(const gatew
                           11, false);
   }
   if (ec == http::error::header_limit)
-    return error_response(http::status::request_header_fields_too_large, "Request header fields too large", 11, false);
+    return error_response(http::status::request_header_fields_too_large, error_text::header_too_large, 11, false);
   if (ec == http::error::body_limit)
     return error_response(http::status::payload_too_large,
-                          json::string("Request body over " + std::to_string(cfg.max_body_bytes) + " bytes"), 11,
+                          json::string(error_text::body_too_large(cfg.max_body_bytes)), 11,
                           false);
   if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == net::error::eof ||
       ec == net::error::connection_reset || ec == net::error::operation_aborted)
     return std::nullopt;
-  return error_response(http::status::bad_request, "Malformed HTTP request", 11, false);
+  return error_response(http::status::bad_request, error_text::malformed_request, 11, false);
 }
 
 }  // namespace

@@ -1,3 +1,4 @@
+#include <parley/gateway/http_routes.hpp>
 #include <parley/gateway/http_session.hpp>
 #include <parley/gateway/listener.hpp>
 
@@ -77,11 +78,10 @@ net::awaitable<void> listener::accept_loop() {
       const bool address_full = why == connection_limiter::refusal::address_full;
       note_refusal(address_full ? remote.address().to_string() : std::string());
       if (address_full)
-        refuse_connection(ctx_, std::move(socket), http::status::too_many_requests,
-                          "Too many connections from this address");
+        refuse_connection(ctx_, std::move(socket), http::status::too_many_requests, error_text::too_many_connections);
       else
         refuse_connection(ctx_, std::move(socket), http::status::service_unavailable,
-                          "Too many connections; try again shortly");
+                          error_text::too_many_connections_in_all);
       continue;
     }
     auto ex = socket.get_executor();

@@ -45,17 +45,13 @@ std::size_t connection_budget(const gateway_config& cfg) {
 }  // namespace
 
 int run_server(const gateway_config& cfg) {
-  auto redis_cfg = redis::parse_url(cfg.redis_url);
-  if (!redis_cfg) {
-    spdlog::critical("--redis-url '{}' is not a redis:// URL", cfg.redis_url);
-    return 1;
-  }
-  redis_cfg->client_name = "parley-gateway";
+  auto redis_cfg = cfg.redis;
+  redis_cfg.client_name = "parley-gateway";
   const unsigned threads = cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
   net::io_context ioc(static_cast<int>(threads));
 
-  redis::client redis(net::make_strand(ioc), *redis_cfg);
-  redis::subscriber subscriber(net::make_strand(ioc), *redis_cfg);
+  redis::client redis(net::make_strand(ioc), redis_cfg);
+  redis::subscriber subscriber(net::make_strand(ioc), redis_cfg);
   session_store store(redis, cfg);
   event_hub hub(subscriber);
   hub.attach();
@@ -70,7 +66,8 @@ int run_server(const gateway_config& cfg) {
   if (cfg.metrics_port != 0) {
     // Reads only atomics and thread-safe accessors, as metrics_server requires.
     metrics_http = std::make_unique<metrics_server>(
-        net::make_strand(ioc), metrics_server::options{cfg.metrics_host, cfg.metrics_port, cfg.metrics_idle_timeout},
+        net::make_strand(ioc),
+        metrics_server::options{cfg.metrics_host, cfg.metrics_port, cfg.metrics_idle_timeout, "parley-gateway"},
         [&](std::string& out) {
           metrics.write(out, gateway_gauges{.websockets_open = hub.size(),
                                             .redis_connected = redis.connected(),
@@ -100,7 +97,7 @@ int run_server(const gateway_config& cfg) {
   queue.start();
   lst.start();
   spdlog::info("listening on http://{}:{} ({} threads, up to {} connections, redis {}:{}, static files {})",
-               cfg.host, lst.local_endpoint().port(), threads, max_connections, redis_cfg->host, redis_cfg->port,
+               cfg.host, lst.local_endpoint().port(), threads, max_connections, redis_cfg.host, redis_cfg.port,
                files.available() ? cfg.static_dir : cfg.static_dir + " (missing)");
 
   net::signal_set signals(ioc, SIGINT, SIGTERM);

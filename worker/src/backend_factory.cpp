@@ -48,8 +48,9 @@ std::unique_ptr<backend> backend_factory::create(const worker_config& cfg, std::
 #ifdef PARLEY_HAVE_LLAMA
   if (cfg.backend == "local") {
     auto& c = options_->llama;
-    if (c.model_path.empty()) {
-      error = "no model: set MODEL (or --model) to a GGUF file path";
+    // Before a download: a bad setting should not cost one.
+    if (auto why = local::validate(c)) {
+      error = std::move(*why);
       return nullptr;
     }
 #ifdef PARLEY_HAVE_FETCH

@@ -1,5 +1,6 @@
 #include <parley/worker/config.hpp>
-#include <parley/env.hpp>
+#include <parley/cli.hpp>
+#include <parley/logging.hpp>
 
 #include <CLI/CLI.hpp>
 
@@ -7,30 +8,8 @@
 
 namespace parley::worker {
 
-namespace {
-
-// A bare number is in seconds, as for the gateway, so one .env file configures both binaries.
-void add_duration(CLI::App& app, const std::string& flag, const std::string& env, milliseconds& target,
-                  const std::string& help) {
-  app.add_option_function<std::string>(
-         flag,
-         [&target, flag](const std::string& text) {
-           auto d = parse_duration(text, std::chrono::seconds(1));
-           if (!d) throw CLI::ValidationError(flag, "expected a duration like 500ms, 5s or 2m");
-           target = *d;
-         },
-         help)
-      ->envname(env)
-      ->default_str(format_duration(target))
-      ->type_name("DURATION");
-}
-
-}  // namespace
-
 void register_options(CLI::App& app, worker_config& cfg) {
-  app.add_option("--redis-url", cfg.redis_url, "Redis to connect to: redis://[user[:password]@]host[:port][/db]")
-      ->envname("REDIS_URL")
-      ->capture_default_str();
+  add_redis_url_option(app, cfg.redis, "Redis to connect to");
   app.add_option("--consumer", cfg.consumer, "Consumer name in the worker group (default <hostname>-<pid>)")
       ->envname("WORKER_NAME");
   app.add_option("--backend", cfg.backend, "Model backend")
@@ -38,28 +17,33 @@ void register_options(CLI::App& app, worker_config& cfg) {
       ->check(CLI::IsMember({"local", "openai", "hf"}))
       ->capture_default_str();
 
-  add_duration(app, "--lease-ttl", "LEASE_TTL", cfg.lease_ttl,
-               "Session lease lifetime; a dead worker's sessions are free again after it");
-  add_duration(app, "--heartbeat-interval", "HEARTBEAT_INTERVAL", cfg.heartbeat_interval, "How often a running turn renews its lease");
-  add_duration(app, "--claim-interval", "CLAIM_INTERVAL", cfg.claim_interval,
-               "How often to look for requests abandoned by dead workers (XAUTOCLAIM)");
-  add_duration(app, "--claim-min-idle", "CLAIM_MIN_IDLE", cfg.claim_min_idle,
-               "A pending request idle this long is taken over; must exceed --lease-ttl");
-  add_duration(app, "--read-block", "READ_BLOCK", cfg.read_block,
-               "XREADGROUP BLOCK time");
-  add_duration(app, "--consumer-expiry", "CONSUMER_EXPIRY", cfg.consumer_expiry,
-               "A consumer that owns no request and was not seen this long (a gone worker) leaves the group");
+  add_duration_option(app, "--lease-ttl", cfg.lease_ttl,
+                      "Session lease lifetime; a dead worker's sessions are free again after it",
+                      "LEASE_TTL");
+  add_duration_option(app, "--heartbeat-interval", cfg.heartbeat_interval,
+                      "How often a running turn renews its lease", "HEARTBEAT_INTERVAL");
+  add_duration_option(app, "--claim-interval", cfg.claim_interval,
+                      "How often to look for requests abandoned by dead workers (XAUTOCLAIM)",
+                      "CLAIM_INTERVAL");
+  add_duration_option(app, "--claim-min-idle", cfg.claim_min_idle,
+                      "A pending request idle this long is taken over; must exceed --lease-ttl",
+                      "CLAIM_MIN_IDLE");
+  add_duration_option(app, "--read-block", cfg.read_block, "XREADGROUP BLOCK time", "READ_BLOCK");
+  add_duration_option(app, "--consumer-expiry", cfg.consumer_expiry,
+                      "A consumer that owns no request and was not seen this long (a gone worker) leaves the group",
+                      "CONSUMER_EXPIRY");
   app.add_option("--max-attempts", cfg.max_attempts, "Generation attempts per message before dead-lettering")
       ->envname("MAX_ATTEMPTS")
       ->check(CLI::Range(1, 100))
       ->capture_default_str();
-  add_duration(app, "--retry-backoff", "RETRY_BACKOFF", cfg.retry_backoff,
-               "Wait before retrying a failed generation");
-  add_duration(app, "--redis-retry", "REDIS_RETRY", cfg.redis_retry,
-               "Wait before reading requests again after a Redis failure");
+  add_duration_option(app, "--retry-backoff", cfg.retry_backoff, "Wait before retrying a failed generation",
+                      "RETRY_BACKOFF");
+  add_duration_option(app, "--redis-retry", cfg.redis_retry,
+                      "Wait before reading requests again after a Redis failure", "REDIS_RETRY");
 
-  add_duration(app, "--flush-interval", "FLUSH_INTERVAL", cfg.flush_interval,
-               "Longest time a generated piece waits before its delta event is written");
+  add_duration_option(app, "--flush-interval", cfg.flush_interval,
+                      "Longest time a generated piece waits before its delta event is written",
+                      "FLUSH_INTERVAL");
   app.add_option("--flush-tokens", cfg.flush_tokens, "Pieces coalesced into one delta event at most")
       ->envname("FLUSH_TOKENS")
       ->check(CLI::Range(1, 4096))
@@ -68,15 +52,16 @@ void register_options(CLI::App& app, worker_config& cfg) {
       ->envname("EVENT_RETENTION")
       ->check(CLI::Range(10LL, 10'000'000LL))
       ->capture_default_str();
-  add_duration(app, "--session-ttl", "SESSION_TTL", cfg.session_ttl,
-               "Session expiry, refreshed by worker output (must match the gateway)");
+  add_duration_option(app, "--session-ttl", cfg.session_ttl,
+                      "Session expiry, refreshed by worker output (must match the gateway)", "SESSION_TTL");
 
   app.add_option("--max-concurrent-turns", cfg.max_concurrent_turns, "Sessions this worker answers at once")
       ->envname("MAX_CONCURRENT_TURNS")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
-  add_duration(app, "--shutdown-grace", "WORKER_SHUTDOWN_GRACE", cfg.shutdown_grace,
-               "On SIGTERM, how long running turns may finish before they are handed back");
+  add_duration_option(app, "--shutdown-grace", cfg.shutdown_grace,
+                      "On SIGTERM, how long running turns may finish before they are handed back",
+                      "WORKER_SHUTDOWN_GRACE");
 
   app.add_option("--metrics-host", cfg.metrics_host, "Address of the Prometheus endpoint")
       ->envname("METRICS_HOST")
@@ -85,7 +70,8 @@ void register_options(CLI::App& app, worker_config& cfg) {
       ->envname("METRICS_PORT")
       ->capture_default_str();
 
-  add_duration(app, "--metrics-idle-timeout", "METRICS_IDLE_TIMEOUT", cfg.metrics_idle_timeout, "Idle keep-alive connections to /metrics are closed after it");
+  add_duration_option(app, "--metrics-idle-timeout", cfg.metrics_idle_timeout,
+                      "Idle keep-alive connections to /metrics are closed after it", "METRICS_IDLE_TIMEOUT");
 
   app.add_option("--system-prompt", cfg.system_prompt, "System prompt for models with a chat template")
       ->envname("SYSTEM_PROMPT")
@@ -111,6 +97,9 @@ void register_options(CLI::App& app, worker_config& cfg) {
   app.add_option("--stop", s.stop, "Extra stop string (repeatable; STOP is comma-separated)")
       ->envname("STOP")
       ->delimiter(',');
+  app.add_option("--log-level", cfg.log_level, "trace, debug, info, warn, error, critical, off")
+      ->envname("LOG_LEVEL")
+      ->capture_default_str();
 }
 
 std::optional<std::string> validate(const worker_config& cfg) {
@@ -133,6 +122,7 @@ std::optional<std::string> validate(const worker_config& cfg) {
   for (const auto& s : cfg.sampling.stop) {
     if (s.empty()) return "--stop strings must not be empty";
   }
+  if (!is_log_level(cfg.log_level)) return "--log-level '" + cfg.log_level + "' is not a level";
   return std::nullopt;
 }
 

@@ -41,6 +41,14 @@ TEST(worker_config, environment_fills_options) {
   EXPECT_EQ(cfg.flush_interval, 25ms);
 }
 
+TEST(worker_config, the_redis_url_is_parsed_with_the_command_line) {
+  auto cfg = parse({"--redis-url", "redis://worker@10.0.0.5:7000"});
+  EXPECT_EQ(cfg.redis.host, "10.0.0.5");
+  EXPECT_EQ(cfg.redis.port, 7000);
+  EXPECT_EQ(cfg.redis.username, "worker");
+  EXPECT_THROW(parse({"--redis-url", "10.0.0.5:7000"}), CLI::ValidationError);
+}
+
 TEST(worker_config, bad_values_are_refused_by_name) {
   EXPECT_THROW(parse({"--lease-ttl", "soon"}), CLI::ValidationError);
   EXPECT_THROW(parse({"--lease-ttl", "-5s"}), CLI::ValidationError);
@@ -55,6 +63,13 @@ TEST(worker_config, timing_invariants_are_checked) {
   c = worker_config{};
   c.heartbeat_interval = c.lease_ttl;
   EXPECT_EQ(validate(c).value_or(""), "--heartbeat-interval must be at most half of --lease-ttl");
+}
+
+TEST(worker_config, log_level_is_a_checked_setting) {
+  EXPECT_EQ(parse({"--log-level", "debug"}).log_level, "debug");
+  worker_config c;
+  c.log_level = "loud";
+  EXPECT_EQ(validate(c).value_or(""), "--log-level 'loud' is not a level");
 }
 
 }  // namespace

@@ -68,7 +68,8 @@ net::awaitable<void> service::run() {
 
   if (cfg_.metrics_port != 0) {
     metrics_server_ = std::make_unique<metrics_server>(
-        io_.get_executor(), metrics_server::options{cfg_.metrics_host, cfg_.metrics_port, cfg_.metrics_idle_timeout},
+        io_.get_executor(),
+        metrics_server::options{cfg_.metrics_host, cfg_.metrics_port, cfg_.metrics_idle_timeout, "parley-worker"},
         [this](std::string& out) {
           metrics_.write(out);
           model_.write_metrics(out);

@@ -261,8 +261,9 @@ TEST_F(delivery, recovers_when_redis_restarts) {
   running_worker w(fast_config("w1"), redis.url(), model);
   gw.send("s1", "before");
   ASSERT_TRUE(wait_done("s1", 1));
+  const auto errors = w.metrics().redis_errors();
   redis.stop();
-  std::this_thread::sleep_for(300ms);
+  ASSERT_TRUE(test::wait_until([&] { return w.metrics().redis_errors() > errors; }, deadline));
   redis.start();
   // Nothing persisted: the session and group are gone with the restart; the worker recreates
   // the group and answers new work.

@@ -78,30 +78,33 @@ net::awaitable<session_outcome> session_runner::handle(request_entry entry) {
   metrics_.active_sessions(1);
   auto ctx = std::make_shared<session_context>(ex_, std::move(entry));
   net::co_spawn(ex_, heartbeat(ctx), net::detached);
-  auto outcome = co_await answer_all(*ctx);
+  const auto end = co_await answer_all(*ctx);
   ctx->done = true;
   ctx->heartbeat_timer.cancel();
 
   const auto& e = ctx->entry;
-  switch (outcome) {
-    case session_outcome::released:
+  session_outcome outcome{};
+  switch (end) {
+    case ending::released:
+      outcome = session_outcome::released;
       co_await queue_.ack(e.id);
       break;
-    case session_outcome::handed_back:
+    case ending::handed_back:
+      outcome = session_outcome::handed_back;
       co_await store_.drop_lease(e.token);
       co_await queue_.requeue(e);
       metrics_.turn(turn_result::handed_back);
       spdlog::info("session of request {} handed back for another worker", e.id);
       break;
-    case session_outcome::abandoned:
+    case ending::abandoned:
+      outcome = session_outcome::abandoned;
       co_await store_.drop_lease(e.token);
       spdlog::warn("request {} left pending after a Redis failure; it will be claimed again", e.id);
       break;
-    case session_outcome::lease_lost:
+    case ending::lease_lost:
+      outcome = session_outcome::lease_lost;
       metrics_.turn(turn_result::lease_lost);
       spdlog::warn("lost the session lease while answering request {}; another worker continues", e.id);
-      break;
-    case session_outcome::lease_busy:
       break;
   }
   metrics_.active_sessions(-1);
@@ -128,28 +131,28 @@ net::awaitable<void> session_runner::heartbeat(std::shared_ptr<session_context> 
   }
 }
 
-net::awaitable<session_outcome> session_runner::answer_all(session_context& ctx) {
+net::awaitable<session_runner::ending> session_runner::answer_all(session_context& ctx) {
   const std::string& token = ctx.entry.token;
   for (;;) {
-    if (ctx.lease_lost) co_return session_outcome::lease_lost;
+    if (ctx.lease_lost) co_return ending::lease_lost;
     auto state = co_await store_.read_state(token);
     if (!state) {
       spdlog::error("reading session of request {}: {}", ctx.entry.id, state.error().message());
-      co_return session_outcome::abandoned;
+      co_return ending::abandoned;
     }
     if (state->done_seq >= state->next_seq) {
       auto released = co_await store_.release(token);
-      if (!released) co_return session_outcome::abandoned;
-      if (*released == 1) co_return session_outcome::released;
-      if (*released == -1) co_return session_outcome::lease_lost;
+      if (!released) co_return ending::abandoned;
+      if (*released == 1) co_return ending::released;
+      if (*released == -1) co_return ending::lease_lost;
       continue;  // a message arrived meanwhile: answer it before releasing
     }
-    if (shutting_down_) co_return session_outcome::handed_back;
+    if (shutting_down_) co_return ending::handed_back;
     switch (co_await answer_turn(ctx, *state, state->done_seq + 1)) {
       case step::next: break;
-      case step::lease_lost: co_return session_outcome::lease_lost;
-      case step::handed_back: co_return session_outcome::handed_back;
-      case step::abandoned: co_return session_outcome::abandoned;
+      case step::lease_lost: co_return ending::lease_lost;
+      case step::handed_back: co_return ending::handed_back;
+      case step::abandoned: co_return ending::abandoned;
     }
   }
 }

@@ -22,6 +22,7 @@ class metrics_server {
     std::string host = "127.0.0.1";
     std::uint16_t port = 0;  // 0: an ephemeral port (see port())
     std::chrono::milliseconds idle_timeout{30'000};
+    std::string server_name;  // the Server header of every response, e.g. "parley-gateway"
   };
 
   metrics_server(boost::asio::any_io_executor ex, options opts, writer write);

@@ -19,6 +19,14 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// ASSERT_TRUE for coroutine bodies (gtest's ASSERT_* return, which a coroutine may not): a result
+// that holds no value fails the test, with its error, and ends the coroutine before any use.
+#define CO_ASSERT_OK(result)                                                 \
+  if (!(result)) {                                                           \
+    ADD_FAILURE() << #result << " failed: " << (result).error().message();   \
+    co_return;                                                               \
+  }
+
 // Runs `body` on a fresh io_context, failing the test if it takes longer than `deadline`.
 template <class F>
 void run_test(F body, std::chrono::seconds deadline = 20s) {
@@ -50,6 +58,17 @@ net::awaitable<void> sleep_for(std::chrono::milliseconds d) {
   co_await t.async_wait(net::use_awaitable);
 }
 
+net::awaitable<void> wait_disconnected(client& c) {
+  for (int i = 0; i < 200 && c.connected(); ++i) co_await sleep_for(10ms);
+}
+
+// Subscribers of `channel` as Redis counts them (PUBSUB NUMSUB); -1 when the command fails.
+net::awaitable<long long> subscribers(client& c, const std::string& channel) {
+  auto r = co_await c.exec("PUBSUB", "NUMSUB", channel);
+  if (!r || !r->is_array() || r->elements.size() != 2) co_return -1;
+  co_return r->elements[1].as_integer().value_or(-1);
+}
+
 TEST(redis_client, runs_commands_and_pipelines) {
   testing::redis_server server;
   run_test([&](net::any_io_executor ex) -> net::awaitable<void> {
@@ -57,12 +76,16 @@ TEST(redis_client, runs_commands_and_pipelines) {
     c.start();
     co_await wait_connected(c);
     auto set = co_await c.exec("SET", "k", "v");
-    EXPECT_TRUE(set.has_value());
+    CO_ASSERT_OK(set);
     EXPECT_EQ(set->as_string(), "OK");
     // g++ 12 rejects nested braced lists inside a co_await expression: build them first.
     std::vector<command> cmds{{"INCR", "n"}, {"INCR", "n"}, {"GET", "k"}, {"LPUSH", "k", "x"}};
     auto many = co_await c.exec_pipeline(std::move(cmds));
-    EXPECT_TRUE(many.has_value());
+    CO_ASSERT_OK(many);
+    if (many->size() != 4) {
+      ADD_FAILURE() << many->size() << " replies to 4 commands";
+      co_return;
+    }
     EXPECT_EQ(many->at(0).as_integer(), 1);
     EXPECT_EQ(many->at(1).as_integer(), 2);
     EXPECT_EQ(many->at(2).as_string(), "v");
@@ -103,13 +126,13 @@ TEST(redis_client, fails_fast_while_down_and_recovers_by_itself) {
     c.start();
     co_await wait_connected(c);
     server.stop();
-    co_await sleep_for(100ms);
+    co_await wait_disconnected(c);
     auto down = co_await c.exec("PING");
     EXPECT_FALSE(down.has_value());
     server.start();
     co_await wait_connected(c);
     auto up = co_await c.exec("PING");
-    if (!up) { ADD_FAILURE() << up.error().message(); co_return; }
+    CO_ASSERT_OK(up);
     EXPECT_EQ(up->as_string(), "PONG");
     c.stop();
   });
@@ -142,11 +165,15 @@ TEST(redis_client, scripts_survive_script_flush) {
     script add("return redis.call('INCRBY', KEYS[1], ARGV[1])");
     const std::vector<std::string> keys{"s"}, five{"5"}, two{"2"}, one{"1"};
     auto a = co_await add.run(c, keys, five);
+    CO_ASSERT_OK(a);
     EXPECT_EQ(a->as_integer(), 5);
-    co_await c.exec("SCRIPT", "FLUSH");
+    auto flushed = co_await c.exec("SCRIPT", "FLUSH");
+    CO_ASSERT_OK(flushed);
     auto b = co_await add.run(c, keys, two);
+    CO_ASSERT_OK(b);
     EXPECT_EQ(b->as_integer(), 7);
     auto cached = co_await c.exec(add.evalsha(keys, one));
+    CO_ASSERT_OK(cached);
     EXPECT_EQ(cached->as_integer(), 8);
     c.stop();
   });
@@ -178,10 +205,13 @@ TEST(redis_subscriber, delivers_messages_and_resubscribes_after_restart) {
     EXPECT_EQ(reconnects, 1);
     co_await wait_connected(pub);
     co_await pub.exec("PUBLISH", "ch", "three");
+    for (int i = 0; i < 200 && got.size() < 3; ++i) co_await sleep_for(10ms);
     sub.unsubscribe("ch");
-    co_await sleep_for(50ms);
-    co_await pub.exec("PUBLISH", "ch", "four");
-    co_await sleep_for(50ms);
+    for (int i = 0; i < 200 && co_await subscribers(pub, "ch") != 0; ++i) co_await sleep_for(10ms);
+    // Redis counts no subscriber any more: this message reaches nobody, nothing to wait out.
+    auto four = co_await pub.exec("PUBLISH", "ch", "four");
+    CO_ASSERT_OK(four);
+    EXPECT_EQ(four->as_integer(), 0);
     EXPECT_EQ(got, (std::vector<std::string>{"one", "two", "three"}));
     pub.stop();
     sub.stop();

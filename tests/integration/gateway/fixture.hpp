@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,28 @@ class GatewayTest : public ::testing::Test {
   }
   void TearDown() override {
     if (HasFailure() && gateway_) std::cerr << "---- gateway log ----\n" << gateway_->log_text() << "\n";
+  }
+
+  // `flags` plus --metrics-port on a free port, for tests that read the gateway's metrics.
+  std::vector<std::string> with_metrics(std::vector<std::string> flags = {}) {
+    metrics_port_ = pt::free_port();
+    flags.insert(flags.end(), {"--metrics-port", std::to_string(metrics_port_)});
+    return flags;
+  }
+  // GET /metrics (the gateway must have been started with_metrics).
+  std::string scrape() {
+    auto r = pt::http_request({.port = metrics_port_, .target = "/metrics"});
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.body;
+  }
+  // The value of the sample `name{labels}` (or `name` when labels is empty) on a scrape; -1 if absent.
+  static double sample(const std::string& page, const std::string& name, const std::string& labels = {}) {
+    const std::string key = labels.empty() ? name : name + "{" + labels + "}";
+    std::istringstream lines(page);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.starts_with(key + " ")) return std::stod(line.substr(key.size() + 1));
+    }
+    return -1;
   }
 
   std::uint16_t port() const { return gateway_->port(); }
@@ -75,6 +98,11 @@ class GatewayTest : public ::testing::Test {
     return id;
   }
 
+  // Whether Redis still holds the session (EXISTS also expires a key that is due, so this is exact).
+  bool session_exists(const std::string& token) {
+    return redis_->command_str({"EXISTS", "parley:{" + token + "}:session"}) == "1";
+  }
+
   long long history_length(const std::string& token) {
     return std::stoll(redis_->command_str({"LLEN", "parley:{" + token + "}:history"}));
   }
@@ -83,6 +111,7 @@ class GatewayTest : public ::testing::Test {
   pt::temp_dir dir_;
   std::unique_ptr<pt::redis_server> redis_;
   std::unique_ptr<pt::gateway_process> gateway_;
+  std::uint16_t metrics_port_ = 0;
 };
 
 }  // namespace gw_test

@@ -133,10 +133,21 @@ TEST_F(Http, ConnectionCapPerAddress) {
   gateway_.reset();
   start({"--max-connections-per-ip", "3"});
   auto token = new_session();
-  // The connection that created the session is released just after its response.
-  std::this_thread::sleep_for(200ms);
+  // The connection that created the session is released just after its response (and each
+  // connection of a failed try just after it closes): until then the third socket is refused.
   std::vector<std::unique_ptr<pt::ws_client>> open;
-  for (int i = 0; i < 3; ++i) open.push_back(connect(token));
+  ASSERT_TRUE(pt::wait_until(
+      [&] {
+        open.clear();
+        for (int i = 0; i < 3; ++i) {
+          auto ws = std::make_unique<pt::ws_client>();
+          if (!ws->connect({.port = port(), .target = "/chat?token=" + token})) return false;
+          ws->read_json_type("ready", 5s);
+          open.push_back(std::move(ws));
+        }
+        return true;
+      },
+      10s));
   auto r = get("/test");
   EXPECT_EQ(r.status, 429);
   EXPECT_EQ(r.header("Retry-After"), "5");
@@ -152,10 +163,17 @@ class Expiry : public GatewayTest {
 TEST_F(Expiry, SessionsExpireAndUseSlidesTheExpiry) {
   auto idle = new_session("Idle");
   auto used = new_session("Used");
-  for (int i = 0; i < 4; ++i) {
-    std::this_thread::sleep_for(900ms);
-    EXPECT_EQ(get("/refresh_token?token=" + used).status, 200) << "use " << i;
-  }
+  // Until Redis drops the idle session (a TTL after it was made), the other one, as old, is used
+  // again and again; each use slides its expiry.
+  int uses = 0;
+  ASSERT_TRUE(pt::wait_until(
+      [&] {
+        EXPECT_EQ(get("/refresh_token?token=" + used).status, 200) << "use " << uses;
+        ++uses;
+        return !session_exists(idle);
+      },
+      20s));
+  EXPECT_TRUE(session_exists(used));
   auto r = get("/refresh_token?token=" + idle);
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(r.body, gone);

@@ -2,34 +2,19 @@
 // show the live state, and the endpoint is not on the public port.
 #include "fixture.hpp"
 
-#include <sstream>
-
 namespace gw_test {
 namespace {
 
-// The value of the sample `name{labels}` (or `name` when labels is empty) on a scrape; -1 if absent.
-double sample(const std::string& page, const std::string& name, const std::string& labels = {}) {
-  const std::string key = labels.empty() ? name : name + "{" + labels + "}";
-  std::istringstream lines(page);
-  for (std::string line; std::getline(lines, line);) {
-    if (line.starts_with(key + " ")) return std::stod(line.substr(key.size() + 1));
-  }
-  return -1;
-}
-
 class GatewayMetrics : public GatewayTest {
  protected:
-  void SetUp() override {
-    metrics_port_ = pt::free_port();
-    start({"--metrics-port", std::to_string(metrics_port_)});
-  }
-  std::string scrape() {
-    auto r = pt::http_request({.port = metrics_port_, .target = "/metrics"});
-    EXPECT_EQ(r.status, 200) << r.body;
-    return r.body;
-  }
-  std::uint16_t metrics_port_ = 0;
+  void SetUp() override { start(with_metrics()); }
 };
+
+TEST_F(GatewayMetrics, AnswersAsTheGateway) {
+  auto r = pt::http_request({.port = metrics_port_, .target = "/metrics"});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("Server"), "parley-gateway");
+}
 
 TEST_F(GatewayMetrics, CountsSessionsSocketsMessagesAndErrorsByCode) {
   const auto before = scrape();

@@ -35,6 +35,8 @@ TEST_F(Resilience, RedisRestartDuringASession) {
   pt::ws_client refused;
   EXPECT_FALSE(refused.connect({.port = port(), .target = "/chat?token=" + token}));
   EXPECT_EQ(refused.handshake_status(), 503);
+  // Refused upgrades and API calls word the same error the same way.
+  EXPECT_EQ(refused.handshake_body(), t.body);
   EXPECT_EQ(get("/test").status, 200);
 
   redis().start();

@@ -227,8 +227,8 @@ TEST_F(Ws, StopRecordsAndPublishes) {
 class WsLimits : public GatewayTest {
  protected:
   void SetUp() override {
-    start({"--rate-burst", "3", "--rate-per-second", "0.5", "--max-message-chars", "10", "--max-queue", "5",
-           "--queue-sample-interval", "50ms", "--busy-retry-after", "1500ms"});
+    start(with_metrics({"--rate-burst", "3", "--rate-per-second", "0.5", "--max-message-chars", "10",
+                        "--max-queue", "5", "--queue-sample-interval", "50ms", "--busy-retry-after", "1500ms"}));
   }
 };
 
@@ -271,7 +271,7 @@ TEST_F(WsLimits, FloodingIsRateLimitedPerSession) {
 TEST_F(WsLimits, BusyWhenTheQueueIsFull) {
   for (int i = 0; i < 5; ++i)
     redis().command({"XADD", "parley:requests", "*", "token", "t", "seq", "1", "id", "0-1"});
-  std::this_thread::sleep_for(300ms);
+  ASSERT_TRUE(pt::wait_until([&] { return sample(scrape(), "parley_gateway_busy") == 1; }, 10s));
   auto token = new_session();
   auto ws = connect(token);
   ws->send_text("anyone?");
@@ -291,7 +291,7 @@ TEST_F(WsLimits, BusyWhenTheQueueIsFull) {
 
 class WsSlow : public GatewayTest {
  protected:
-  void SetUp() override { start({"--max-send-queue-bytes", "70000", "--ws-idle-timeout", "1s"}); }
+  void SetUp() override { start(with_metrics({"--max-send-queue-bytes", "70000", "--ws-idle-timeout", "1s"})); }
 };
 
 TEST_F(WsSlow, ClientThatNeverReadsIsDisconnected) {
@@ -316,7 +316,10 @@ TEST_F(WsSlow, IdleConnectionsArePingedAndDeadOnesClosed) {
   auto alive = connect(token);  // its reader answers pings
   pt::ws_client dead;
   ASSERT_TRUE(dead.connect({.port = port(), .target = "/chat?token=" + token, .read = false}));
-  std::this_thread::sleep_for(2500ms);
+  // The dead socket answers no ping and is closed at the idle timeout; the live one, idle at least
+  // as long, answered its pings and stays.
+  ASSERT_TRUE(pt::wait_until([&] { return sample(scrape(), "parley_gateway_websockets_opened_total") == 2; }, 10s));
+  ASSERT_TRUE(pt::wait_until([&] { return sample(scrape(), "parley_gateway_websockets_open") == 1; }, 10s));
   alive->send_text(R"({"type":"ping"})");
   EXPECT_EQ(alive->read_json_type("pong")["type"], "pong");
   dead.start_reading();

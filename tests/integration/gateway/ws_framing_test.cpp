@@ -125,8 +125,14 @@ TEST_F(WsExpiry, AnOpenSocketKeepsItsSessionAndAGoneSessionCloses4001) {
   auto gone = new_session("Gone");
   auto kept_ws = connect(kept);
   auto gone_ws = connect(gone);
-  // Three TTLs with no message: the open socket alone slides the expiry.
-  std::this_thread::sleep_for(6s);
+  // No message, and the open socket alone slides the expiry: two sessions without a socket, made
+  // one after the other, each expire (Redis drops it a TTL after its last use) while `kept`,
+  // older than both, stays.
+  for (const char* name : {"Idle1", "Idle2"}) {
+    const auto idle = new_session(name);
+    ASSERT_TRUE(pt::wait_until([&] { return !session_exists(idle); }, 20s)) << name << " never expired";
+    EXPECT_TRUE(session_exists(kept)) << "after " << name;
+  }
   EXPECT_EQ(get("/refresh_token?token=" + kept).status, 200);
   // A session that disappears while its socket is open: the next touch notices.
   redis().command({"DEL", "parley:{" + gone + "}:session"});

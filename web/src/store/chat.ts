@@ -51,8 +51,7 @@ export type ChatAction =
   | { type: "resend"; clientId: string }
   | { type: "server"; event: ServerEvent; now: number }
   | { type: "connection"; status: ConnectionStatus; retryInMs?: number }
-  | { type: "dismiss_notice" }
-  | { type: "stop_requested"; replyTo: string };
+  | { type: "dismiss_notice" };
 
 export const initialChatState: ChatState = {
   name: "",
@@ -88,7 +87,6 @@ export function describeError(code: ErrorCode, retryAfterMs?: number, detail = "
     case "bad_frame":
     case "unknown_type":
     case "binary_not_supported":
-    case "invalid_frame":
       return `The server could not read a request from this page${detail ? ` (${detail})` : ""}. Reloading the page may help.`;
     default:
       return `Something went wrong${detail ? `: ${detail.replace(/[.]$/, "")}` : ""}. Please try again.`;
@@ -243,8 +241,6 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
     }
     case "dismiss_notice":
       return { ...state, notice: null };
-    case "stop_requested":
-      return state;
     case "server":
       return applyServer(state, action.event, action.now);
   }

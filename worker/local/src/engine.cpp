@@ -37,27 +37,6 @@ void init_llama_once() {
   });
 }
 
-bool validate(const llama_config& c) {
-  auto bad = [](const char* what) {
-    spdlog::error("llama: invalid configuration: {}", what);
-    return false;
-  };
-  if (c.model_path.empty()) return bad("no model path (set MODEL or --model)");
-  if (c.n_parallel < 1) return bad("--parallel must be at least 1");
-  if (c.n_ctx < 16) return bad("--ctx-size must be at least 16");
-  if (c.reply_budget < 1 || c.reply_budget >= c.n_ctx) {
-    return bad("--reply-budget must be at least 1 and below --ctx-size");
-  }
-  if (c.n_batch < c.n_parallel) return bad("--batch-size must be at least --parallel");
-  if (c.prefill_chunk < 1) return bad("--prefill-chunk must be at least 1");
-  if (c.trim_turns < 1) return bad("--trim-turns must be at least 1");
-  if (c.threads < 0) return bad("--threads must not be negative");
-  if (!c.chat_template.empty() && c.chat_template != "transcript") {
-    return bad("--chat-template must be empty or 'transcript'");
-  }
-  return true;
-}
-
 std::size_t common_prefix(const std::vector<llama_token>& a, const std::vector<llama_token>& b) {
   const auto [ia, ib] = std::ranges::mismatch(a, b);
   return static_cast<std::size_t>(ia - a.begin());
@@ -106,7 +85,10 @@ void update_max(std::atomic<std::int64_t>& target, std::int64_t value) {
 }  // namespace
 
 boost::system::result<std::unique_ptr<engine>> engine::create(const llama_config& config) {
-  if (!validate(config)) return llama_errc::invalid_config;
+  if (auto why = validate(config)) {
+    spdlog::error("llama: invalid configuration: {}", *why);
+    return llama_errc::invalid_config;
+  }
   std::error_code fs_ec;
   if (!std::filesystem::is_regular_file(config.model_path, fs_ec)) {
     spdlog::error("llama: model file {} not found", config.model_path);
@@ -247,9 +229,7 @@ void engine::admit() {
     auto& w = waiting_.front();
     if (w.prompt.empty()) {
       const auto& req = w.j->request();
-      const std::string_view system =
-          req.system_prompt.empty() ? std::string_view(config_.system_prompt) : req.system_prompt;
-      auto built = prompt_.build(system, req.history, n_ctx_seq_ - config_.reply_budget,
+      auto built = prompt_.build(req.system_prompt, req.history, n_ctx_seq_ - config_.reply_budget,
                                  config_.trim_turns);
       if (!built) {
         metrics_.waiting_requests.fetch_sub(1, std::memory_order_relaxed);
@@ -287,20 +267,6 @@ engine::slot* engine::choose_slot(const std::string& session) {
   return lru;
 }
 
-sampling_params engine::effective_sampling(const sampling_params& requested) const {
-  // A field left at the interface's default takes the operator's configured default.
-  const sampling_params unset;
-  const sampling_params& conf = config_.sampling;
-  sampling_params p = requested;
-  if (p.temperature == unset.temperature) p.temperature = conf.temperature;
-  if (p.top_p == unset.top_p) p.top_p = conf.top_p;
-  if (p.top_k == unset.top_k) p.top_k = conf.top_k;
-  if (p.max_new_tokens == unset.max_new_tokens) p.max_new_tokens = conf.max_new_tokens;
-  if (!p.seed) p.seed = conf.seed;
-  p.stop.insert(p.stop.end(), conf.stop.begin(), conf.stop.end());
-  return p;
-}
-
 void engine::start(slot& s, waiting_job& w) {
   metrics_.waiting_requests.fetch_sub(1, std::memory_order_relaxed);
   metrics_.queue_wait_seconds.observe(seconds_since(w.j->submitted()));
@@ -325,7 +291,7 @@ void engine::start(slot& s, waiting_job& w) {
   s.cached = static_cast<int>(keep);
   metrics_.cached_tokens.fetch_add(keep, std::memory_order_relaxed);
 
-  const sampling_params sp = effective_sampling(req.sampling);
+  const sampling_params& sp = req.sampling;
   s.max_new = std::min(sp.max_new_tokens, n_ctx_seq_ - static_cast<int>(s.prompt.size()));
   s.generated = 0;
   s.first_token = true;

@@ -83,7 +83,6 @@ class engine {
   void finish(slot& s, finish_reason reason);
   void fail(slot& s, boost::system::error_code ec);
   void clear_slot(slot& s);
-  sampling_params effective_sampling(const sampling_params& requested) const;
 
   llama_config config_;
   model_ptr model_;

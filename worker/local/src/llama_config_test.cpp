@@ -14,43 +14,39 @@ TEST(llama_config, flags_set_the_fields) {
   llama_config c;
   register_options(app, c);
   const char* argv[] = {"worker", "--model", "/m.gguf", "--ctx-size", "1024", "--parallel", "8",
-                        "--temperature", "0.2", "--seed", "5", "--chat-template", "transcript",
-                        "--kv-reuse", "false"};
+                        "--chat-template", "transcript", "--kv-reuse", "false"};
   app.parse(static_cast<int>(std::size(argv)), argv);
   EXPECT_EQ(c.model_path, "/m.gguf");
   EXPECT_EQ(c.n_ctx, 1024);
   EXPECT_EQ(c.n_parallel, 8);
-  EXPECT_FLOAT_EQ(c.sampling.temperature, 0.2f);
-  EXPECT_EQ(c.sampling.seed, 5u);
   EXPECT_EQ(c.chat_template, "transcript");
   EXPECT_FALSE(c.kv_reuse);
 }
 
 TEST(llama_config, environment_variables_set_the_fields) {
   ::setenv("PREFILL_CHUNK", "32", 1);
-  ::setenv("MAX_NEW_TOKENS", "77", 1);
+  ::setenv("MODEL_THREADS", "3", 1);
   CLI::App app;
   llama_config c;
   register_options(app, c);
   const char* argv[] = {"worker"};
   app.parse(1, argv);
   ::unsetenv("PREFILL_CHUNK");
-  ::unsetenv("MAX_NEW_TOKENS");
+  ::unsetenv("MODEL_THREADS");
   EXPECT_EQ(c.prefill_chunk, 32);
-  EXPECT_EQ(c.sampling.max_new_tokens, 77);
-  EXPECT_FALSE(c.sampling.seed.has_value());
+  EXPECT_EQ(c.threads, 3);
 }
 
-TEST(llama_config, leaves_flags_the_app_already_has_to_their_owner) {
+TEST(llama_config, leaves_sampling_and_the_system_prompt_to_the_worker) {
+  // Requests carry them (worker_config's --temperature, --system-prompt...): the backend has no
+  // second copy that could disagree.
   CLI::App app;
-  float shared_temperature = 0.5f;
-  app.add_option("--temperature", shared_temperature);
   llama_config c;
   register_options(app, c);
-  const char* argv[] = {"worker", "--temperature", "0.1"};
-  app.parse(3, argv);
-  EXPECT_FLOAT_EQ(shared_temperature, 0.1f);
-  EXPECT_FLOAT_EQ(c.sampling.temperature, sampling_params{}.temperature);
+  for (const char* flag : {"--temperature", "--top-p", "--top-k", "--max-new-tokens", "--seed", "--stop",
+                           "--system-prompt"}) {
+    EXPECT_EQ(app.get_option_no_throw(flag), nullptr) << flag;
+  }
 }
 
 TEST(llama_config, rejects_a_value_of_the_wrong_type) {
@@ -59,6 +55,23 @@ TEST(llama_config, rejects_a_value_of_the_wrong_type) {
   register_options(app, c);
   const char* argv[] = {"worker", "--parallel", "many"};
   EXPECT_THROW(app.parse(3, argv), CLI::ParseError);
+}
+
+TEST(llama_config, validate_names_the_bad_setting) {
+  llama_config c;
+  c.model_path = "/m.gguf";
+  EXPECT_FALSE(validate(c));
+  EXPECT_EQ(validate(llama_config{}).value_or(""), "no model: set MODEL (or --model) to a GGUF file path");
+  auto bad = c;
+  bad.n_parallel = 8;
+  bad.n_batch = 4;
+  EXPECT_EQ(validate(bad).value_or(""), "--batch-size must be at least --parallel");
+  bad = c;
+  bad.reply_budget = bad.n_ctx;
+  EXPECT_EQ(validate(bad).value_or(""), "--reply-budget must be at least 1 and below --ctx-size");
+  bad = c;
+  bad.chat_template = "jinja";
+  EXPECT_EQ(validate(bad).value_or(""), "--chat-template must be empty or 'transcript'");
 }
 
 }  // namespace

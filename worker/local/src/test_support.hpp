@@ -38,7 +38,6 @@ inline llama_config tiny_config(const char* model = tiny_model) {
   c.prefill_chunk = 64;
   c.threads = 1;  // ggml threads spin at barriers: on a busy shared machine one is far faster
   c.reply_budget = 128;
-  c.system_prompt = "You are a test.";
   return c;
 }
 
@@ -53,6 +52,7 @@ inline generation_request make_request(std::string session, std::vector<chat_tur
   generation_request r;
   r.session = std::move(session);
   r.message_id = "m";
+  r.system_prompt = "You are a test.";
   r.history = std::move(history);
   r.sampling.max_new_tokens = max_new_tokens;
   r.sampling.seed = seed;

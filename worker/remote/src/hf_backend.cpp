@@ -1,12 +1,12 @@
 #include <parley/worker/remote/hf_backend.hpp>
 
+#include <parley/cli.hpp>
 #include <parley/prometheus.hpp>
 
 #include <parley/worker/remote/errors.hpp>
 #include <parley/worker/remote/prompt.hpp>
 #include <parley/worker/remote/stop_wait.hpp>
 
-#include "options_util.hpp"
 #include "upstream_text.hpp"
 
 #include <boost/json.hpp>
@@ -71,12 +71,13 @@ void register_options(CLI::App& app, hf_config& cfg) {
       ->envname("HF_CONTEXT_TOKENS")
       ->check(CLI::Range(64, 10'000'000))
       ->capture_default_str();
-  add_duration(app, "--hf-max-loading-wait", "HF_MAX_LOADING_WAIT", cfg.max_loading_wait, milliseconds(1000),
-               "Total wait for a model that is loading (503) (bare number: seconds)");
-  add_duration(app, "--hf-connect-timeout", "HF_CONNECT_TIMEOUT", cfg.http.connect_timeout, milliseconds(1000),
-               "Connect + TLS handshake budget (bare number: seconds)");
-  add_duration(app, "--hf-read-timeout", "HF_READ_TIMEOUT", cfg.http.read_timeout, milliseconds(1000),
-               "Longest wait for the response (bare number: seconds)");
+  add_duration_option(app, "--hf-max-loading-wait", cfg.max_loading_wait,
+                      "Total wait for a model that is loading (503)",
+                      "HF_MAX_LOADING_WAIT", milliseconds(1000));
+  add_duration_option(app, "--hf-connect-timeout", cfg.http.connect_timeout, "Connect + TLS handshake budget",
+                      "HF_CONNECT_TIMEOUT", milliseconds(1000));
+  add_duration_option(app, "--hf-read-timeout", cfg.http.read_timeout, "Longest wait for the response",
+                      "HF_READ_TIMEOUT", milliseconds(1000));
   app.add_option("--hf-ca-file", cfg.http.tls.ca_file, "Extra trusted CA certificates (PEM)")->envname("HF_CA_FILE");
   app.add_option("--hf-max-attempts", cfg.retry.max_attempts, "Requests per reply on 408/429/5xx or connect errors")
       ->envname("HF_MAX_ATTEMPTS")

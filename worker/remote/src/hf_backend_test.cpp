@@ -144,8 +144,12 @@ TEST(hf_backend, stop_while_waiting_for_the_model_returns_cancelled) {
   auto cfg = test_config(server);
   cfg.max_loading_wait = 60s;
   std::stop_source stop;
+  // Stops once the backend has asked and been told that the model is loading.
   std::thread stopper([&] {
-    std::this_thread::sleep_for(300ms);
+    const auto give_up = std::chrono::steady_clock::now() + 30s;
+    while (server.requests().empty() && std::chrono::steady_clock::now() < give_up) {
+      std::this_thread::sleep_for(10ms);
+    }
     stop.request_stop();
   });
   auto started = std::chrono::steady_clock::now();

@@ -1,12 +1,12 @@
 #include <parley/worker/remote/openai_backend.hpp>
 
+#include <parley/cli.hpp>
 #include <parley/prometheus.hpp>
 
 #include <parley/http/sse.hpp>
 #include <parley/worker/remote/errors.hpp>
 #include <parley/worker/remote/prompt.hpp>
 
-#include "options_util.hpp"
 #include "upstream_text.hpp"
 
 #include <boost/json.hpp>
@@ -57,22 +57,25 @@ void register_options(CLI::App& app, openai_config& cfg) {
   app.add_option("--openai-include-usage", cfg.include_usage, "Ask for token usage in the stream")
       ->envname("OPENAI_INCLUDE_USAGE")
       ->capture_default_str();
-  add_duration(app, "--openai-connect-timeout", "OPENAI_CONNECT_TIMEOUT", cfg.http.connect_timeout, milliseconds(1000),
-               "Connect + TLS handshake budget (bare number: seconds)");
-  add_duration(app, "--openai-read-timeout", "OPENAI_READ_TIMEOUT", cfg.http.read_timeout, milliseconds(1000),
-               "Longest silence from the server mid-response (bare number: seconds)");
+  add_duration_option(app, "--openai-connect-timeout", cfg.http.connect_timeout,
+                      "Connect + TLS handshake budget", "OPENAI_CONNECT_TIMEOUT", milliseconds(1000));
+  add_duration_option(app, "--openai-read-timeout", cfg.http.read_timeout,
+                      "Longest silence from the server mid-response",
+                      "OPENAI_READ_TIMEOUT", milliseconds(1000));
   app.add_option("--openai-ca-file", cfg.http.tls.ca_file, "Extra trusted CA certificates (PEM)")
       ->envname("OPENAI_CA_FILE");
   app.add_option("--openai-max-attempts", cfg.retry.max_attempts, "Requests per reply on 408/429/5xx or connect errors")
       ->envname("OPENAI_MAX_ATTEMPTS")
       ->check(CLI::Range(1, 100))
       ->capture_default_str();
-  add_duration(app, "--openai-initial-backoff", "OPENAI_INITIAL_BACKOFF", cfg.retry.initial_backoff, milliseconds(1),
-               "First retry waits up to this long, doubling after (bare number: ms)");
-  add_duration(app, "--openai-max-backoff", "OPENAI_MAX_BACKOFF", cfg.retry.max_backoff, milliseconds(1),
-               "Cap of the exponential backoff (bare number: ms)");
-  add_duration(app, "--openai-max-retry-after", "OPENAI_MAX_RETRY_AFTER", cfg.retry.max_retry_after, milliseconds(1000),
-               "Longest Retry-After waited out; longer fails the attempt (bare number: seconds)");
+  add_duration_option(app, "--openai-initial-backoff", cfg.retry.initial_backoff,
+                      "First retry waits up to this long, doubling after",
+                      "OPENAI_INITIAL_BACKOFF", milliseconds(1));
+  add_duration_option(app, "--openai-max-backoff", cfg.retry.max_backoff, "Cap of the exponential backoff",
+                      "OPENAI_MAX_BACKOFF", milliseconds(1));
+  add_duration_option(app, "--openai-max-retry-after", cfg.retry.max_retry_after,
+                      "Longest Retry-After waited out; longer fails the attempt",
+                      "OPENAI_MAX_RETRY_AFTER", milliseconds(1000));
   cfg.http.proxy = http::proxy_settings::from_env();
 }
 

@@ -123,4 +123,14 @@ std::string process::log_text() const {
   return ss.str();
 }
 
+finished_process run_to_exit(process_options opts, std::chrono::milliseconds timeout) {
+  process p(std::move(opts));
+  const auto status = p.wait_exit(timeout);
+  p.kill();
+  finished_process f;
+  if (status && WIFEXITED(*status)) f.status = WEXITSTATUS(*status);
+  f.log = p.log_text();
+  return f;
+}
+
 }  // namespace parley::test

@@ -39,6 +39,7 @@ class worker_metrics {
   void active_sessions(int delta) noexcept { active_.fetch_add(delta, relaxed); }
 
   std::uint64_t redis_commands() const noexcept { return redis_commands_.load(relaxed); }
+  std::uint64_t redis_errors() const noexcept { return redis_errors_.load(relaxed); }
   std::uint64_t lease_busy_count() const noexcept { return lease_busy_.load(relaxed); }
   std::uint64_t delta_pieces() const noexcept { return delta_pieces_.load(relaxed); }
   std::uint64_t turns(turn_result r) const noexcept { return turns_[static_cast<std::size_t>(r)].load(relaxed); }

@@ -42,8 +42,10 @@ class session_runner {
  private:
   struct session_context;
   enum class step { next, lease_lost, handed_back, abandoned };
+  // How answering a session whose lease we hold ends: the outcomes of handle() but lease_busy.
+  enum class ending { released, lease_lost, handed_back, abandoned };
 
-  net::awaitable<session_outcome> answer_all(session_context& ctx);
+  net::awaitable<ending> answer_all(session_context& ctx);
   net::awaitable<step> answer_turn(session_context& ctx, const session_state& state, long long seq);
   net::awaitable<step> dead_letter(session_context& ctx, long long seq, const std::string& message_id,
                                    const std::string& error, int attempts);

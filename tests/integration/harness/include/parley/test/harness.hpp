@@ -14,7 +14,8 @@
 //
 // Every child process gets PR_SET_PDEATHSIG so a crashed test leaves nothing running; its
 // stdout+stderr go to a log file whose text `log_text()` returns (print it when a test fails).
-// Link `parley_test_harness` and you get all of it.
+// Link `parley_test_harness` and you get all of it; `parley_test_support` is all but
+// gateway_process, for unit tests that must not wait for the gateway binary to be built.
 #include <parley/test/gateway_process.hpp>
 #include <parley/test/http_client.hpp>
 #include <parley/test/ports.hpp>

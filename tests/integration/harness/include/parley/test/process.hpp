@@ -48,6 +48,15 @@ class process {
   std::optional<int> status_;
 };
 
+// How a process run to its end ended: its exit status (-1 when a signal ended it, or it was still
+// running after the timeout and was killed) and its whole log.
+struct finished_process {
+  int status = -1;
+  std::string log;
+};
+// Starts `opts`, waits up to `timeout` for it to exit by itself, and kills it otherwise.
+finished_process run_to_exit(process_options opts, std::chrono::milliseconds timeout);
+
 // Polls `pred` every 20 ms until it returns true or `timeout` elapses; returns its last value.
 template <class Pred>
 bool wait_until(Pred pred, std::chrono::milliseconds timeout);

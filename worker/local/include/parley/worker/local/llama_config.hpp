@@ -1,9 +1,9 @@
 #pragma once
-// Configuration of the in-process llama.cpp backend. One struct, composed into the worker's own
-// config; register_options() adds its flags (each with an environment variable) to the worker's
-// command line.
-#include <parley/worker/backend.hpp>
-
+// Configuration of the in-process llama.cpp backend. One struct beside the worker's own config;
+// register_options() adds its flags (each with an environment variable) to the worker's command
+// line. Sampling and the system prompt are not here: every request carries them (the worker's
+// --temperature, --system-prompt... in worker_config).
+#include <optional>
 #include <string>
 
 namespace CLI {
@@ -28,11 +28,6 @@ struct llama_config {
   int prefill_chunk = 128;
   // CPU threads for decoding; 0 means every hardware thread.
   int threads = 0;
-  // Defaults for requests; a request's own sampling_params override them field by field only
-  // where the delivery logic sets them.
-  sampling_params sampling;
-  // Used when a request carries no system prompt of its own; chat-template models only.
-  std::string system_prompt = "You are a helpful assistant.";
   // Tokens kept free for the reply: the prompt budget is n_ctx - reply_budget, filled with the
   // newest turns that fit.
   int reply_budget = 256;
@@ -45,14 +40,18 @@ struct llama_config {
   std::string chat_template;
   // Keep a session's KV cache after its turn and prefill only the new tokens next time.
   bool kv_reuse = true;
-  // Benchmarks only: never sample an end-of-generation token, so every reply is exactly
-  // max_new_tokens long (as llama-batched-bench decodes a fixed count).
+  // Benchmarks and tests: never sample an end-of-generation token, so every reply runs to
+  // max_new_tokens (or the context's end), as llama-batched-bench decodes a fixed count, and a
+  // test can count on a reply that is still running.
   bool ignore_eos = false;
 };
 
 // Adds the backend's flags to `app` in an option group "llama.cpp backend", bound to `config`
-// (whose current values are the defaults shown by --help). Flags that `app` already has (say a
-// shared --temperature registered by the worker) are skipped, so the caller stays in charge.
+// (whose current values are the defaults shown by --help).
 void register_options(CLI::App& app, llama_config& config);
+
+// Ranges and cross-field checks: a message naming the bad setting, or nullopt. load() refuses an
+// invalid config with llama_errc::invalid_config.
+std::optional<std::string> validate(const llama_config& config);
 
 }  // namespace parley::worker::local

@@ -33,6 +33,8 @@ void register_options(CLI::App& app, llama_config& c) {
   add(app, *g, "--chat-template", c.chat_template, "CHAT_TEMPLATE",
       "empty: the model's own template; 'transcript': Human:/Bot: form");
   add(app, *g, "--kv-reuse", c.kv_reuse, "KV_REUSE", "reuse a session's KV cache across turns");
+  add(app, *g, "--ignore-eos", c.ignore_eos, "IGNORE_EOS",
+      "benchmarks: never end a reply at an end-of-generation token (replies run to max-new-tokens)");
   add(app, *g, "--temperature", c.sampling.temperature, "TEMPERATURE", "sampling temperature (0: greedy)");
   add(app, *g, "--top-p", c.sampling.top_p, "TOP_P", "nucleus sampling threshold");
   add(app, *g, "--top-k", c.sampling.top_k, "TOP_K", "top-k sampling (0: off)");

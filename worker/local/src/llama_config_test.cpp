@@ -15,7 +15,7 @@ TEST(llama_config, flags_set_the_fields) {
   register_options(app, c);
   const char* argv[] = {"worker", "--model", "/m.gguf", "--ctx-size", "1024", "--parallel", "8",
                         "--temperature", "0.2", "--seed", "5", "--chat-template", "transcript",
-                        "--kv-reuse", "false"};
+                        "--kv-reuse", "false", "--ignore-eos", "true"};
   app.parse(static_cast<int>(std::size(argv)), argv);
   EXPECT_EQ(c.model_path, "/m.gguf");
   EXPECT_EQ(c.n_ctx, 1024);
@@ -24,6 +24,7 @@ TEST(llama_config, flags_set_the_fields) {
   EXPECT_EQ(c.sampling.seed, 5u);
   EXPECT_EQ(c.chat_template, "transcript");
   EXPECT_FALSE(c.kv_reuse);
+  EXPECT_TRUE(c.ignore_eos);
 }
 
 TEST(llama_config, environment_variables_set_the_fields) {

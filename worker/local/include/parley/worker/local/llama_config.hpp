@@ -45,8 +45,9 @@ struct llama_config {
   std::string chat_template;
   // Keep a session's KV cache after its turn and prefill only the new tokens next time.
   bool kv_reuse = true;
-  // Benchmarks only: never sample an end-of-generation token, so every reply is exactly
-  // max_new_tokens long (as llama-batched-bench decodes a fixed count).
+  // Benchmarks only (--ignore-eos): never sample an end-of-generation token, so every reply
+  // is max_new_tokens long (as llama-batched-bench decodes a fixed count, and llama-server's
+  // ignore_eos), unless a stop string ends it.
   bool ignore_eos = false;
 };
 

@@ -3,7 +3,9 @@
 # Without REDIS_URL a private redis-server is started (data under var/redis, AOF on, port
 # REDIS_PORT, default 6390). Then the gateway on PORT (default 3500) and WORKERS workers (default 1),
 # each restarted if it dies (except on a configuration error, exit status 2, which a restart would
-# only repeat). Ctrl-C stops everything.
+# only repeat). Ctrl-C (or SIGTERM) stops everything. STATE_DIR (default var) holds the Redis data
+# and the workers' pid files, so a second copy (the end-to-end benchmark) can run beside this one
+# on other ports.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -14,8 +16,9 @@ for bin in "$gateway_bin" "$worker_bin"; do
   [ -x "$bin" ] || { echo "[run] $bin is missing: run 'make run' (it builds first)" >&2; exit 1; }
 done
 
-run_dir=$root/var/run
-mkdir -p "$run_dir" "$root/var/redis"
+state_dir=$(realpath -m "${STATE_DIR:-$root/var}")
+run_dir=$state_dir/run
+mkdir -p "$run_dir" "$state_dir/redis"
 rm -f "$run_dir/stopping"
 export PORT=${PORT:-3500}
 export MODEL=${MODEL:-hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF/qwen2.5-0.5b-instruct-q4_k_m.gguf}
@@ -41,7 +44,7 @@ trap stop_all INT TERM
 
 if [ -z "${REDIS_URL:-}" ]; then
   redis_port=${REDIS_PORT:-6390}
-  redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$root/var/redis" --appendonly yes \
+  redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$state_dir/redis" --appendonly yes \
     --save "" --protected-mode yes > >(prefix redis) 2>&1 &
   pids+=($!)
   export REDIS_URL=redis://127.0.0.1:$redis_port
@@ -50,7 +53,7 @@ if [ -z "${REDIS_URL:-}" ]; then
     sleep 0.1
   done
   redis-cli -p "$redis_port" ping >/dev/null 2>&1 || { echo "[run] redis-server did not start on port $redis_port" >&2; stop_all; }
-  echo "[run] redis-server on $REDIS_URL (data in var/redis)"
+  echo "[run] redis-server on $REDIS_URL (data in $state_dir/redis)"
 else
   echo "[run] using REDIS_URL=$REDIS_URL"
 fi

@@ -89,9 +89,14 @@ struct stats {
   std::atomic<long long> late{0};  // acks of messages still in flight at the deadline
 };
 
+// Connects with TCP_NODELAY: each request or frame is one small write, which Nagle's algorithm
+// would hold back behind the previous one's (delayed) ACK.
 net::awaitable<bool> connect(beast::tcp_stream& s, const options& o) {
   auto [ec] = co_await s.async_connect(tcp::endpoint(net::ip::make_address(o.host), o.port), use_tuple);
-  co_return !ec;
+  if (ec) co_return false;
+  boost::system::error_code ignored;
+  s.socket().set_option(tcp::no_delay(true), ignored);
+  co_return true;
 }
 
 // POSTs /token in a loop on one keep-alive connection until the deadline.

@@ -16,7 +16,7 @@ for b in "$GATEWAY" "$LOAD"; do [ -x "$b" ] || { echo "missing $b: build first" 
 # 10,000 sockets on each side need file descriptors.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+source bench/lib.sh
 WORK=$(mktemp -d /tmp/parley-bench-gateway-XXXXXX)
 REDIS_PORT=$(free_port)
 GW_PORT=$(free_port)

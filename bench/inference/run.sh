@@ -8,6 +8,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 build_arg=${1:-${BUILD_DIR:-build/parley}}
 case $build_arg in /*) ;; *) build_arg=$root/$build_arg ;; esac
 build=$(realpath -m "$build_arg")
+source "$root/bench/lib.sh"
 threads=${THREADS:-$(nproc)}
 
 "$root/scripts/build-llama.sh" llama-batched-bench >/dev/null
@@ -16,19 +17,9 @@ cmake --build "$build" -j"$(nproc)" --target parley-bench-inference parley-make-
 
 bb=$root/build/llama-build/bin/llama-batched-bench
 bench=$build/bench/inference/parley-bench-inference
-models=$build/models
-# A small random-weight model where the transformer, not the 32000-token output layer, costs
-# most: closer to the shape of a real model than the test model, still generated offline.
-small=$models/bench-small.gguf
-if [ ! -f "$small" ]; then
-  "$build/tools/make_tiny_model/parley-make-tiny-model" \
-    --vocab "$root/build/llama.cpp/models/ggml-vocab-llama-spm.gguf" --output "$small" \
-    --chat-template chatml --embd 512 --layers 8 --heads 8 --kv-heads 4 --ff 1536
-fi
-
-list=("$small" "$models/tiny-chat.gguf")
-stories=$root/../shared/models/stories260K.gguf
-[ -f "$stories" ] && list+=("$(realpath "$stories")")
+list=("$(bench_small_model "$build")" "$build/models/tiny-chat.gguf")
+stories=$(stories_model)
+[ -n "$stories" ] && list+=("$stories")
 
 echo "### Inference (llama_backend vs llama-batched-bench)"
 echo

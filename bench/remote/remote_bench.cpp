@@ -97,6 +97,8 @@ net::awaitable<void> parley_session(const parley::http::client& c, const options
   co_await beast::get_lowest_layer(ws).async_connect(tcp::endpoint(net::ip::make_address("127.0.0.1"),
                                                                     static_cast<unsigned short>(o.gateway_port)),
                                                      net::use_awaitable);
+  // Each frame is one small write: without TCP_NODELAY it would wait for the previous one's ACK.
+  beast::get_lowest_layer(ws).socket().set_option(tcp::no_delay(true));
   co_await ws.async_handshake("127.0.0.1:" + std::to_string(o.gateway_port), "/chat?token=" + token, net::use_awaitable);
   beast::flat_buffer buf;
   for (int r = 0; r < o.rounds; ++r) {

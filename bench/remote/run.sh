@@ -13,6 +13,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(realpath -m "${1:-${BUILD_DIR:-$root/build/parley}}")
 [[ "$build" = /* ]] || build=$root/$build
+source "$root/bench/lib.sh"
 sessions_list=${SESSIONS:-"1 2 4"}
 rounds=${ROUNDS:-5}
 max_new=${MAX_NEW_TOKENS:-256}
@@ -34,16 +35,6 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_http() {
-  for _ in $(seq 1 600); do
-    curl -fsS "http://127.0.0.1:$1$2" >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  echo "service on port $1 did not come up" >&2
-  return 1
-}
 
 redis_port=$(free_port)
 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" >"$work/redis.log" 2>&1 &

@@ -13,7 +13,7 @@ model=${BENCH_MODEL:-$root/../shared/models/stories260K.gguf}
 tokens=${BENCH_TOKENS:-128}
 [ -x "$worker_bin" ] || { echo "build parley-worker first ($worker_bin)"; exit 1; }
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source "$root/bench/lib.sh"
 dir=$(mktemp -d)
 redis_port=$(free_port)
 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" --loglevel warning &

@@ -21,6 +21,7 @@ delta_writer::delta_writer(net::any_io_executor ex, session_store& store, worker
 
 void delta_writer::append(std::string_view piece) {
   if (closed_ || failed_ || piece.empty()) return;
+  if (!first_piece_time_) first_piece_time_ = std::chrono::system_clock::now();
   buffer_.append(piece);
   if (++pieces_ == 1) {
     first_piece_at_ = net::steady_timer::clock_type::now();

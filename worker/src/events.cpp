@@ -32,10 +32,25 @@ std::string delta_event(std::string_view reply_to, std::string_view text) {
   return json::serialize(json::object{{"type", "delta"}, {"reply_to", reply_to}, {"text", text}});
 }
 
-std::string reply_end_event(const bot_reply& r, std::string_view finish) {
+long long epoch_us(std::chrono::system_clock::time_point t) noexcept {
+  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+}
+
+std::string reply_end_event(const bot_reply& r, std::string_view finish, const reply_timing& timing) {
   json::object o{{"type", "reply_end"},     {"reply_to", r.reply_to}, {"message_id", r.id}, {"text", r.text},
                  {"timestamp", r.timestamp}, {"seq", r.seq},          {"finish", finish}};
   if (r.stopped) o["stopped"] = true;
+  o["generated_tokens"] = timing.generated_tokens;
+  o["prompt_tokens"] = timing.prompt_tokens;
+  o["cached_tokens"] = timing.cached_tokens;
+  const std::pair<const char*, long long> marks[] = {{"read_us", timing.read_us},
+                                                     {"prompt_us", timing.prompt_us},
+                                                     {"first_token_us", timing.first_token_us},
+                                                     {"last_token_us", timing.last_token_us},
+                                                     {"end_us", timing.end_us}};
+  for (const auto& [name, us] : marks) {
+    if (us > 0) o[name] = us;
+  }
   return json::serialize(o);
 }
 

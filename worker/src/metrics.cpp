@@ -1,8 +1,6 @@
 #include <parley/prometheus.hpp>
 #include <parley/worker/metrics.hpp>
 
-#include <cstdio>
-
 namespace parley::worker {
 
 namespace {
@@ -13,16 +11,13 @@ using prometheus::sample;
 
 constexpr std::array<std::string_view, turn_result_count> turn_result_names{
     "completed", "stopped", "failed_attempt", "dead_lettered", "lease_lost", "handed_back", "session_gone"};
+constexpr std::array<std::string_view, turn_stage_count> turn_stage_names{"prepare", "first_token", "generate",
+                                                                          "finish"};
 
 }  // namespace
 
 void worker_metrics::queue_wait(std::chrono::milliseconds wait) noexcept {
-  const auto ms = wait.count() < 0 ? 0 : static_cast<std::uint64_t>(wait.count());
-  for (std::size_t i = 0; i < wait_buckets_s.size(); ++i) {
-    if (static_cast<double>(ms) / 1000.0 <= wait_buckets_s[i]) wait_counts_[i].fetch_add(1, relaxed);
-  }
-  wait_count_.fetch_add(1, relaxed);
-  wait_sum_ms_.fetch_add(ms, relaxed);
+  queue_wait_.observe(static_cast<double>(wait.count()) / 1000.0);
 }
 
 void worker_metrics::write(std::string& out) const {
@@ -49,16 +44,14 @@ void worker_metrics::write(std::string& out) const {
   header(out, "parley_worker_active_sessions", "gauge", "Sessions this worker is answering now");
   sample(out, "parley_worker_active_sessions", {}, static_cast<double>(active_.load(relaxed)));
 
-  header(out, "parley_worker_queue_wait_seconds", "histogram", "Time from a request's arrival to its first attempt");
-  for (std::size_t i = 0; i < wait_buckets_s.size(); ++i) {
-    char le[32];
-    std::snprintf(le, sizeof le, "le=\"%g\"", wait_buckets_s[i]);
-    sample(out, "parley_worker_queue_wait_seconds_bucket", le, static_cast<double>(wait_counts_[i].load(relaxed)));
+  queue_wait_.write(out, "parley_worker_queue_wait_seconds", "Time from a request's arrival to its first attempt");
+  header(out, "parley_worker_turn_stage_seconds", "histogram",
+         "Stages of a turn: prepare (taken up -> prompt handed to the model), first_token, generate (first -> last "
+         "token), finish (last token -> reply_end written)");
+  for (std::size_t i = 0; i < turn_stage_count; ++i) {
+    stages_[i].write_samples(out, "parley_worker_turn_stage_seconds",
+                             std::string("stage=\"").append(turn_stage_names[i]).append("\""));
   }
-  const auto count = wait_count_.load(relaxed);
-  sample(out, "parley_worker_queue_wait_seconds_bucket", "le=\"+Inf\"", static_cast<double>(count));
-  sample(out, "parley_worker_queue_wait_seconds_sum", {}, static_cast<double>(wait_sum_ms_.load(relaxed)) / 1000.0);
-  sample(out, "parley_worker_queue_wait_seconds_count", {}, static_cast<double>(count));
 }
 
 }  // namespace parley::worker

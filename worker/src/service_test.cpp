@@ -98,6 +98,33 @@ TEST_F(delivery, reply_events_carry_ids_and_end_with_the_stored_reply) {
   EXPECT_EQ(bot_entries("s1").at(0).at("id").as_string(), events[1].id);
 }
 
+TEST_F(delivery, reply_end_carries_the_turns_timing_and_metrics_count_its_stages) {
+  gw.create_session("s1");
+  gw.send("s1", "hello there");
+  running_worker w(fast_config("w1"), redis.url(), model);
+  ASSERT_TRUE(wait_done("s1", 1));
+  const auto end = gw.events("s1").back().body;
+  ASSERT_EQ(end.at("type").as_string(), "reply_end");
+  EXPECT_EQ(end.at("generated_tokens").as_int64(), 5);  // "reply 1 to hello there", a word per piece
+  // The marks are in the order a turn passes them.
+  long long previous = 0;
+  for (const char* mark : {"read_us", "prompt_us", "first_token_us", "last_token_us", "end_us"}) {
+    ASSERT_TRUE(end.contains(mark)) << mark;
+    const long long us = end.at(mark).as_int64();
+    EXPECT_GE(us, previous) << mark;
+    previous = us;
+  }
+  // The scripted backend waits 5 ms before each of its 5 pieces: at least 20 ms from first to last.
+  EXPECT_GE(end.at("last_token_us").as_int64() - end.at("first_token_us").as_int64(), 20'000);
+  std::string text;
+  w.metrics().write(text);
+  for (const char* stage : {"prepare", "first_token", "generate", "finish"}) {
+    EXPECT_NE(text.find(std::string("parley_worker_turn_stage_seconds_count{stage=\"") + stage + "\"} 1\n"),
+              std::string::npos)
+        << stage;
+  }
+}
+
 TEST_F(delivery, sessions_are_answered_concurrently) {
   model.piece_delay = 40ms;
   for (const char* s : {"a", "b", "c"}) {

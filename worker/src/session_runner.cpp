@@ -17,6 +17,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <optional>
+
 namespace parley::worker {
 
 namespace {
@@ -30,11 +32,18 @@ std::chrono::milliseconds now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch());
 }
 
+std::chrono::microseconds between(std::chrono::system_clock::time_point from, std::chrono::system_clock::time_point to) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(to - from);
+}
+
 }  // namespace
 
 struct session_runner::session_context {
   session_context(net::any_io_executor ex, request_entry e) : entry(std::move(e)), heartbeat_timer(std::move(ex)) {}
   request_entry entry;
+  // When the entry was read; the first turn answered for it is "taken up" then, later turns of
+  // the same lease when they start.
+  std::optional<std::chrono::system_clock::time_point> read_at;
   running_turn* current = nullptr;  // the turn being generated, for the heartbeat
   bool lease_lost = false;
   bool done = false;
@@ -52,6 +61,7 @@ session_runner::session_runner(net::any_io_executor ex, const worker_config& cfg
       metrics_(metrics) {}
 
 net::awaitable<session_outcome> session_runner::handle(request_entry entry) {
+  const auto read_at = std::chrono::system_clock::now();
   if (!entry.valid) {
     // Not something the gateway writes: keep it for operators instead of dropping it silently.
     spdlog::error("request {} is malformed; moved to {}", entry.id, keys::deadletter_stream);
@@ -77,6 +87,7 @@ net::awaitable<session_outcome> session_runner::handle(request_entry entry) {
 
   metrics_.active_sessions(1);
   auto ctx = std::make_shared<session_context>(ex_, std::move(entry));
+  ctx->read_at = read_at;
   net::co_spawn(ex_, heartbeat(ctx), net::detached);
   const auto end = co_await answer_all(*ctx);
   ctx->done = true;
@@ -160,6 +171,9 @@ net::awaitable<session_runner::ending> session_runner::answer_all(session_contex
 net::awaitable<session_runner::step> session_runner::answer_turn(session_context& ctx, const session_state& state,
                                                                  long long seq) {
   const std::string& token = ctx.entry.token;
+  using clock = std::chrono::system_clock;
+  const auto taken_up = ctx.read_at.value_or(clock::now());
+  ctx.read_at.reset();
   auto input = build_turn(state.history, seq);
   std::string message_id = input ? input->message_id : (seq == ctx.entry.seq ? ctx.entry.message_id : "");
 
@@ -198,6 +212,7 @@ net::awaitable<session_runner::step> session_runner::answer_turn(session_context
   reply.seq = seq;
 
   generation_result gen;
+  std::optional<clock::time_point> prompt_at, first_at, last_at;
   if (begin->stop && *begin->stop == message_id) {
     // The client asked to stop before this turn started: an empty, stopped reply.
     gen.reason = finish_reason::cancelled;
@@ -206,8 +221,10 @@ net::awaitable<session_runner::step> session_runner::answer_turn(session_context
     generation_request req{token, message_id, cfg_.system_prompt, std::move(input->history), cfg_.sampling};
     delta_writer writer(ex_, store_, metrics_, cfg_, token, message_id);
     auto generate = [&]() -> net::awaitable<boost::system::result<generation_result>> {
+      prompt_at = clock::now();
       auto r = co_await model_.generate(
           std::move(req), [&writer](std::string_view piece) { writer.append(piece); }, turn.source.get_token());
+      last_at = clock::now();
       writer.close();
       co_return r;
     };
@@ -240,12 +257,31 @@ net::awaitable<session_runner::step> session_runner::answer_turn(session_context
     }
     gen = std::move(*generated);
     if (gen.reason == finish_reason::cancelled && turn.cause == stop_cause::none) turn.cause = stop_cause::user;
+    first_at = writer.first_piece_time();
   }
 
   reply.text = std::move(gen.text);
   reply.timestamp = now_iso8601();
   reply.stopped = gen.reason == finish_reason::cancelled;
-  const std::string end = reply_end_event(reply, to_string(gen.reason));
+  const auto end_at = clock::now();
+  reply_timing timing;
+  timing.generated_tokens = gen.generated_tokens;
+  timing.prompt_tokens = gen.prompt_tokens;
+  timing.cached_tokens = gen.cached_tokens;
+  timing.read_us = epoch_us(taken_up);
+  timing.end_us = epoch_us(end_at);
+  if (prompt_at && last_at) {
+    timing.prompt_us = epoch_us(*prompt_at);
+    timing.last_token_us = epoch_us(*last_at);
+    metrics_.stage(turn_stage::prepare, between(taken_up, *prompt_at));
+    if (first_at) {
+      timing.first_token_us = epoch_us(*first_at);
+      metrics_.stage(turn_stage::first_token, between(*prompt_at, *first_at));
+      metrics_.stage(turn_stage::generate, between(*first_at, *last_at));
+    }
+    metrics_.stage(turn_stage::finish, between(*last_at, end_at));
+  }
+  const std::string end = reply_end_event(reply, to_string(gen.reason), timing);
   auto stored = co_await store_reply(ctx, seq, reply, end);
   if (stored == step::next && reply.stopped) {
     metrics_.turn(turn_result::stopped);

@@ -112,6 +112,11 @@ class response_stream::impl : public std::enable_shared_from_this<response_strea
     if (cancelled_) co_return errc::cancelled;
     auto [cec, ep] = co_await lowest().async_connect(endpoints, tuple_awaitable);
     if (cec) co_return classify(cec, true);
+    // Requests and streamed reads are small writes answered at once: Nagle's algorithm would
+    // hold a write back until the previous one is acknowledged, which the peer's delayed ACK
+    // stretches to tens of milliseconds.
+    error_code nodelay_ec;
+    lowest().socket().set_option(tcp::no_delay(true), nodelay_ec);
     if (proxy && target.tls()) {
       if (auto ec = co_await tunnel(target, *proxy)) co_return ec;
     }

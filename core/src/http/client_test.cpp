@@ -7,7 +7,14 @@
 
 #include <gtest/gtest.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <atomic>
+#include <filesystem>
+#include <optional>
+#include <string>
 #include <thread>
 
 namespace parley::http {
@@ -28,6 +35,24 @@ request get(std::string url) {
   request r;
   r.url = std::move(url);
   return r;
+}
+
+// TCP_NODELAY of this process's IPv4 socket bound to local `port`, nullopt when there is none.
+// The server and the client of a test share the process, so the client's end of a connection
+// is found by the port the server sees as the peer's.
+std::optional<bool> no_delay_of_socket_on_port(std::uint16_t port) {
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    const int fd = std::stoi(entry.path().filename().string());
+    sockaddr_in addr{};
+    socklen_t len = sizeof addr;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0 || addr.sin_family != AF_INET) continue;
+    if (ntohs(addr.sin_port) != port) continue;
+    int on = 0;
+    socklen_t on_len = sizeof on;
+    if (::getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, &on_len) != 0) continue;
+    return on != 0;
+  }
+  return std::nullopt;
 }
 
 client make_client(std::chrono::milliseconds read_timeout = 5s) {
@@ -58,6 +83,21 @@ TEST(http_client, fetches_a_response_and_sends_headers_and_body) {
   EXPECT_EQ(seen[0].body(), "payload");
   EXPECT_EQ(seen[0][beast::http::field::authorization], "Bearer k");
   EXPECT_EQ(seen[0][beast::http::field::host], "127.0.0.1:" + std::to_string(server.port()));
+}
+
+TEST(http_client, sets_tcp_nodelay_on_its_socket) {
+  enum : int { not_checked, not_found, off, on };
+  std::atomic<int> seen{not_checked};
+  local_server server([&](exchange& ex) -> net::awaitable<void> {
+    // The client is waiting for this response, so its socket is open now.
+    auto no_delay = no_delay_of_socket_on_port(ex.socket().remote_endpoint().port());
+    seen = !no_delay ? not_found : *no_delay ? on : off;
+    co_await ex.write(http_response(200, "text/plain", "ok"));
+  });
+  auto c = make_client();
+  auto r = run_with_deadline(c.fetch(get(server.base_url() + "/")));
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(seen.load(), on) << "1: the client's socket was not found, 2: TCP_NODELAY is off";
 }
 
 TEST(http_client, delivers_each_chunk_before_the_next_one_is_sent) {

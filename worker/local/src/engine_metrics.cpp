@@ -19,24 +19,6 @@ void scalar(std::string& out, std::string_view name, std::string_view type, std:
 
 }  // namespace
 
-template <std::size_t N>
-void atomic_histogram<N>::write(std::string& out, std::string_view name,
-                                std::string_view help) const {
-  header(out, name, "histogram", help);
-  for (std::size_t i = 0; i < N; ++i) {
-    out += fmt::format("{}_bucket{{le=\"{}\"}} {}\n", name, bounds_[i],
-                       buckets_[i].load(std::memory_order_relaxed));
-  }
-  const auto count = count_.load(std::memory_order_relaxed);
-  out += fmt::format("{}_bucket{{le=\"+Inf\"}} {}\n", name, count);
-  out += fmt::format("{}_sum {}\n", name, sum_micros_.load(std::memory_order_relaxed) / 1e6);
-  out += fmt::format("{}_count {}\n", name, count);
-}
-
-template class atomic_histogram<6>;
-template class atomic_histogram<8>;
-template class atomic_histogram<9>;
-
 void engine_metrics::write(std::string& out) const {
   scalar(out, "parley_llama_requests_total", "counter", "generation requests received", requests);
   header(out, "parley_llama_finished_total", "counter", "generations finished, by reason");

@@ -1,6 +1,8 @@
 #pragma once
 // Counters of the llama.cpp scheduler, written by the scheduler thread and read by the metrics
 // endpoint's thread. Atomics only (relaxed: each value is independent and monotone or a gauge).
+#include <parley/prometheus.hpp>
+
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -9,29 +11,6 @@
 #include <string_view>
 
 namespace parley::worker::local {
-
-// A Prometheus histogram with fixed upper bounds; observe() and write() are thread-safe.
-template <std::size_t N>
-class atomic_histogram {
- public:
-  explicit constexpr atomic_histogram(std::array<double, N> bounds) : bounds_(bounds) {}
-
-  void observe(double value) noexcept {
-    for (std::size_t i = 0; i < N; ++i) {
-      if (value <= bounds_[i]) buckets_[i].fetch_add(1, std::memory_order_relaxed);
-    }
-    count_.fetch_add(1, std::memory_order_relaxed);
-    sum_micros_.fetch_add(static_cast<std::uint64_t>(value * 1e6), std::memory_order_relaxed);
-  }
-
-  void write(std::string& out, std::string_view name, std::string_view help) const;
-
- private:
-  std::array<double, N> bounds_;
-  std::array<std::atomic<std::uint64_t>, N> buckets_{};  // cumulative: value <= bound
-  std::atomic<std::uint64_t> count_{0};
-  std::atomic<std::uint64_t> sum_micros_{0};  // sum * 1e6, so that fractional values add up
-};
 
 struct engine_metrics {
   std::atomic<std::uint64_t> requests{0};
@@ -47,10 +26,10 @@ struct engine_metrics {
   std::atomic<std::int64_t> active_sequences{0};  // requests holding a slot
   std::atomic<std::int64_t> waiting_requests{0};  // requests waiting for a slot
   std::atomic<std::int64_t> max_batch_sequences{0};
-  atomic_histogram<6> batch_sequences{{1, 2, 4, 8, 16, 32}};
-  atomic_histogram<8> batch_tokens{{1, 8, 32, 64, 128, 256, 512, 1024}};
-  atomic_histogram<9> queue_wait_seconds{{0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30}};
-  atomic_histogram<9> time_to_first_token_seconds{{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5}};
+  prometheus::histogram<6> batch_sequences{{1, 2, 4, 8, 16, 32}};
+  prometheus::histogram<8> batch_tokens{{1, 8, 32, 64, 128, 256, 512, 1024}};
+  prometheus::histogram<9> queue_wait_seconds{{0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30}};
+  prometheus::histogram<9> time_to_first_token_seconds{{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5}};
 
   void write(std::string& out) const;
 };

@@ -14,13 +14,14 @@ TEST(llama_config, flags_set_the_fields) {
   llama_config c;
   register_options(app, c);
   const char* argv[] = {"worker", "--model", "/m.gguf", "--ctx-size", "1024", "--parallel", "8",
-                        "--chat-template", "transcript", "--kv-reuse", "false"};
+                        "--chat-template", "transcript", "--kv-reuse", "false", "--ignore-eos", "true"};
   app.parse(static_cast<int>(std::size(argv)), argv);
   EXPECT_EQ(c.model_path, "/m.gguf");
   EXPECT_EQ(c.n_ctx, 1024);
   EXPECT_EQ(c.n_parallel, 8);
   EXPECT_EQ(c.chat_template, "transcript");
   EXPECT_FALSE(c.kv_reuse);
+  EXPECT_TRUE(c.ignore_eos);
 }
 
 TEST(llama_config, environment_variables_set_the_fields) {

@@ -13,7 +13,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/system/result.hpp>
 
+#include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -36,6 +38,9 @@ class delta_writer {
   net::awaitable<boost::system::result<bool>> run();
 
   std::size_t bytes_written() const noexcept { return bytes_written_; }
+  // When the first non-empty piece arrived (system clock; the turn's first-token mark), or
+  // nullopt if none has.
+  std::optional<std::chrono::system_clock::time_point> first_piece_time() const noexcept { return first_piece_time_; }
 
  private:
   net::steady_timer wake_;
@@ -47,6 +52,7 @@ class delta_writer {
   std::string buffer_;
   int pieces_ = 0;
   net::steady_timer::time_point first_piece_at_{};
+  std::optional<std::chrono::system_clock::time_point> first_piece_time_;
   net::steady_timer::time_point last_write_at_{};
   bool closed_ = false;
   bool failed_ = false;

@@ -5,6 +5,7 @@
 // scripts when they PUBLISH and by the gateway when it reads XRANGE.
 #include <parley/worker/backend.hpp>
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,6 +25,23 @@ struct bot_reply {
   std::optional<std::string> error;  // error code when no reply could be generated
 };
 
+// What the worker measured of one reply: extra numeric fields of reply_end for benchmarks and
+// operators (docs/worker.md, "Turn timing"); clients ignore them. Times are microseconds since
+// the Unix epoch (system clock, so that other processes on the host can line them up with their
+// own); 0 means the mark was not reached and the field is left out.
+struct reply_timing {
+  int generated_tokens = 0;
+  int prompt_tokens = 0;  // as sent to the model
+  int cached_tokens = 0;  // of those, reused from the session's KV cache
+  long long read_us = 0;         // the worker took the turn up (its request was read)
+  long long prompt_us = 0;       // the prompt was handed to the model
+  long long first_token_us = 0;  // the first reply text arrived from the model
+  long long last_token_us = 0;   // the model finished
+  long long end_us = 0;          // reply_end was written
+};
+
+long long epoch_us(std::chrono::system_clock::time_point t) noexcept;
+
 // {id, source: "bot", msg, timestamp, seq, reply_to, stopped?, error?}
 std::string history_entry_json(const bot_reply& r);
 
@@ -34,9 +52,9 @@ std::string reply_start_event(std::string_view reply_to, long long seq, int atte
 std::string reply_discard_event(std::string_view reply_to, int attempt);
 // {type: "delta", reply_to, text}
 std::string delta_event(std::string_view reply_to, std::string_view text);
-// {type: "reply_end", reply_to, message_id, text, timestamp, seq, finish, stopped?}; `finish`
-// is "stop", "length" or "cancelled".
-std::string reply_end_event(const bot_reply& r, std::string_view finish);
+// {type: "reply_end", reply_to, message_id, text, timestamp, seq, finish, stopped?} and the
+// fields of `timing`; `finish` is "stop", "length" or "cancelled".
+std::string reply_end_event(const bot_reply& r, std::string_view finish, const reply_timing& timing = {});
 // {type: "error", reply_to, code, message, message_id, timestamp}: no reply could be generated.
 std::string error_event(const bot_reply& r, std::string_view code, std::string_view message);
 

@@ -1,6 +1,8 @@
 #pragma once
 // The worker's own Prometheus metrics. Counters are atomics so that the metrics endpoint may
 // read them from any thread while the delivery logic updates them.
+#include <parley/prometheus.hpp>
+
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -21,6 +23,12 @@ enum class turn_result {
 };
 inline constexpr std::size_t turn_result_count = 7;
 
+// The stages of one turn, each from the previous mark (docs/worker.md, "Turn timing"): taken up
+// by the worker -> prompt handed to the model (prepare) -> first token (first_token) -> last
+// token (generate) -> reply_end written (finish).
+enum class turn_stage { prepare, first_token, generate, finish };
+inline constexpr std::size_t turn_stage_count = 4;
+
 class worker_metrics {
  public:
   void turn(turn_result r) noexcept { turns_[static_cast<std::size_t>(r)].fetch_add(1, relaxed); }
@@ -36,6 +44,9 @@ class worker_metrics {
   }
   // Time from the request entry's creation (its stream id) to the start of its first attempt.
   void queue_wait(std::chrono::milliseconds wait) noexcept;
+  void stage(turn_stage s, std::chrono::microseconds d) noexcept {
+    stages_[static_cast<std::size_t>(s)].observe(static_cast<double>(d.count()) / 1e6);
+  }
   void active_sessions(int delta) noexcept { active_.fetch_add(delta, relaxed); }
 
   std::uint64_t redis_commands() const noexcept { return redis_commands_.load(relaxed); }
@@ -51,6 +62,10 @@ class worker_metrics {
   static constexpr auto relaxed = std::memory_order_relaxed;
   static constexpr std::array<double, 12> wait_buckets_s{0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                                           0.5,   1,    2.5,   5,    10,  30};
+  // From half a millisecond (a Redis round trip) to a long reply.
+  static constexpr std::array<double, 15> stage_buckets_s{0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                                          0.25,   0.5,   1,     2.5,   5,    10,    30};
+  using stage_histogram = prometheus::histogram<stage_buckets_s.size()>;
 
   std::array<std::atomic<std::uint64_t>, turn_result_count> turns_{};
   std::atomic<std::uint64_t> requests_read_{0};
@@ -62,9 +77,9 @@ class worker_metrics {
   std::atomic<std::uint64_t> delta_pieces_{0};
   std::atomic<std::uint64_t> delta_bytes_{0};
   std::atomic<std::int64_t> active_{0};
-  std::array<std::atomic<std::uint64_t>, wait_buckets_s.size()> wait_counts_{};
-  std::atomic<std::uint64_t> wait_count_{0};
-  std::atomic<std::uint64_t> wait_sum_ms_{0};
+  prometheus::histogram<wait_buckets_s.size()> queue_wait_{wait_buckets_s};
+  std::array<stage_histogram, turn_stage_count> stages_{stage_histogram(stage_buckets_s), stage_histogram(stage_buckets_s),
+                                                        stage_histogram(stage_buckets_s), stage_histogram(stage_buckets_s)};
 };
 
 }  // namespace parley::worker

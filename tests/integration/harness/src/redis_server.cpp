@@ -54,7 +54,7 @@ redis_server::redis_server(const std::filesystem::path& dir, std::vector<std::st
 
 redis_server::~redis_server() { proc_.kill(); }
 
-void redis_server::start() {
+void redis_server::start(std::chrono::milliseconds timeout) {
   std::vector<std::string> argv = {PARLEY_REDIS_SERVER, "--port", std::to_string(port_),
                                    "--bind", "127.0.0.1", "--dir", dir_.string(),
                                    "--save", "", "--appendonly", "no", "--daemonize", "no",
@@ -70,7 +70,7 @@ void redis_server::start() {
           return false;
         }
       },
-      std::chrono::seconds(10));
+      timeout);
   if (!up) throw std::runtime_error("redis-server did not start: " + proc_.log_text());
 }
 

@@ -72,7 +72,14 @@ raw_ws::raw_ws(std::uint16_t port, const std::string& token) : impl_(std::make_u
 
 raw_ws::~raw_ws() = default;
 
-void raw_ws::send_raw(const std::string& bytes) { net::write(impl_->ws.next_layer(), net::buffer(bytes)); }
+void raw_ws::send_raw(const std::string& bytes) {
+  // A server that fails the connection early (an oversized frame) may reset it while the rest
+  // is still being written; what it answered before is still read by read_json / wait_closed.
+  boost::system::error_code ec;
+  net::write(impl_->ws.next_layer(), net::buffer(bytes), ec);
+  if (ec && ec != net::error::broken_pipe && ec != net::error::connection_reset)
+    throw std::runtime_error("write failed: " + ec.message());
+}
 
 boost::json::object raw_ws::read_json(std::chrono::milliseconds timeout) {
   boost::beast::flat_buffer buf;

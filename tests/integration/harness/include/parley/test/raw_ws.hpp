@@ -29,6 +29,7 @@ class raw_ws {
   raw_ws(const raw_ws&) = delete;
   raw_ws& operator=(const raw_ws&) = delete;
 
+  // Writes the bytes as they are; a reset by the server on the way is not an error.
   void send_raw(const std::string& bytes);
   // The next data frame as JSON; pongs to our pings are counted by pongs(). Throws on timeout,
   // on close and on a read error.

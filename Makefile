@@ -9,7 +9,7 @@ CTEST_ARGS ?=
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: all deps llama build web test test-cpp test-web run bench clean
+.PHONY: all deps llama build web test test-cpp test-web run bench chaos clean
 
 all: build
 
@@ -42,6 +42,10 @@ run: build web
 
 bench: build
 	@scripts/bench.sh
+
+# The chaos suite's full form (its short form runs in `make test`); see docs/chaos.md.
+chaos: build
+	@scripts/chaos.sh
 
 clean:
 	rm -rf $(BUILD_DIR) web/dist

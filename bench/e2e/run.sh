@@ -82,7 +82,7 @@ start_parley() {  # MODEL REPLY_TOKENS
   parley_env=(PORT="$gw_port" REDIS_PORT="$(free_port)" METRICS_PORT_BASE="$metrics_base"
               MODEL="$1" MODEL_THREADS="$threads" MAX_NEW_TOKENS="$2" IGNORE_EOS=true
               RATE_BURST=1000000000 RATE_PER_SECOND=1000000000 MAX_QUEUE=1000000000 MAX_CONNECTIONS_PER_IP=1000000)
-  env -i PATH="$PATH" HOME="$HOME" STATE_DIR="$work/state-$gw_port" BUILD_DIR="$build" "${parley_env[@]}" \
+  env -i PATH="$PATH" HOME="$HOME" VAR_DIR="$work/state" BUILD_DIR="$build" "${parley_env[@]}" \
     "$root/scripts/run.sh" >"$work/parley-$gw_port.log" 2>&1 &
   parley_pid=$!
   wait_http "$gw_port" /readyz
@@ -173,7 +173,7 @@ echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f
 echo "load average at the start $start_load, at the end $(uptime | sed 's/.*load average: //')."
 echo
 echo '```'
-echo "env -i PATH=... STATE_DIR=<tmp> ${parley_env[*]//MAX_NEW_TOKENS=1/MAX_NEW_TOKENS=N} scripts/run.sh"
+echo "env -i PATH=... VAR_DIR=<tmp> ${parley_env[*]//MAX_NEW_TOKENS=1/MAX_NEW_TOKENS=N} scripts/run.sh"
 echo "${llama_cmd[*]}"
 echo "$bench --target parley --port <gateway> --conversations K --turns T --run-id R --count-metric http://127.0.0.1:<worker metrics>/metrics parley_llama_generated_tokens_total [--per-turn]"
 echo "$bench --target llama --llama-url http://127.0.0.1:<port> --model M --reply-tokens N --conversations K --turns T --run-id R --count-metric http://127.0.0.1:<port>/metrics llamacpp:tokens_predicted_total [--per-turn]"

@@ -8,74 +8,15 @@
 // these tests hang (and fail on the receive timeout) if that wait ever bypasses Beast.
 #include "fixture.hpp"
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/core/buffers_to_string.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/websocket/stream.hpp>
+#include <parley/test/raw_ws.hpp>
 
 #include <thread>
 
 namespace gw_test {
 
-namespace net = boost::asio;
-namespace websocket = boost::beast::websocket;
-using tcp = net::ip::tcp;
-
-// A client frame (FIN and opcode as given, masked with the all-zero key, so the payload is sent
-// as is). Payloads stay under 126 bytes.
-std::string client_frame(std::uint8_t opcode, std::string_view payload, bool fin = true) {
-  std::string f;
-  f += static_cast<char>((fin ? 0x80 : 0x00) | opcode);
-  f += static_cast<char>(0x80 | payload.size());
-  f.append(4, '\0');
-  f += payload;
-  return f;
-}
-constexpr std::uint8_t op_continuation = 0x0, op_text = 0x1, op_ping = 0x9;
-
-// WebSocket client whose raw TCP writes can split or join frames at will. Each read gives up
-// after 5 s, so a gateway that never answers fails the test instead of hanging it.
-class raw_ws {
- public:
-  raw_ws(std::uint16_t port, const std::string& token) : ws_(ioc_) {
-    ws_.next_layer().connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
-    ws_.handshake("127.0.0.1", "/chat?token=" + token);
-    ws_.control_callback([this](websocket::frame_type kind, boost::beast::string_view) {
-      if (kind == websocket::frame_type::pong) ++pongs_;
-    });
-    EXPECT_EQ(read_json()["type"], "ready");
-  }
-  void send_raw(const std::string& bytes) { net::write(ws_.next_layer(), net::buffer(bytes)); }
-  // The next data frame as JSON; pongs to our pings are counted by the control callback.
-  json::object read_json() {
-    boost::beast::flat_buffer buf;
-    boost::system::error_code ec;
-    bool done = false;
-    ws_.async_read(buf, [&](boost::system::error_code e, std::size_t) {
-      ec = e;
-      done = true;
-    });
-    ioc_.restart();
-    ioc_.run_for(5s);
-    if (!done) {
-      ws_.next_layer().close();
-      ioc_.restart();
-      ioc_.run();
-      throw std::runtime_error("no frame within 5 s");
-    }
-    if (ec) throw std::runtime_error("read failed: " + ec.message());
-    return json::parse(boost::beast::buffers_to_string(buf.data())).as_object();
-  }
-  int pongs() const { return pongs_; }
-
- private:
-  net::io_context ioc_;
-  websocket::stream<tcp::socket> ws_;
-  int pongs_ = 0;
-};
+using pt::client_frame;
+using pt::raw_ws;
+constexpr auto op_continuation = pt::ws_op_continuation, op_text = pt::ws_op_text, op_ping = pt::ws_op_ping;
 
 class WsFraming : public GatewayTest {
  protected:

@@ -1,7 +1,5 @@
 // parley-worker end to end: real redis-server, parley-gateway and parley-worker processes, a
 // real model, a WebSocket client. docs/design.md is the protocol under test.
-#include "worker_process.hpp"
-
 #include <parley/test/harness.hpp>
 
 #include <boost/json.hpp>
@@ -16,13 +14,6 @@ namespace {
 using namespace std::chrono_literals;
 namespace json = boost::json;
 
-constexpr auto reply_timeout = 60s;
-
-std::string str(const json::object& o, std::string_view key) {
-  auto* v = o.if_contains(key);
-  return v && v->is_string() ? std::string(v->as_string()) : std::string();
-}
-
 class worker_e2e : public ::testing::Test {
  protected:
   temp_dir dir;
@@ -30,79 +21,14 @@ class worker_e2e : public ::testing::Test {
   std::optional<gateway_process> gateway;
 
   void start_gateway(std::vector<std::string> args = {}) { gateway.emplace(redis.url(), dir.path(), std::move(args)); }
-
-  std::string new_session() {
-    auto r = http_request({.port = gateway->port(), .method = "POST", .target = "/token?name=tester"});
-    if (!r.ok || r.status != 200) throw std::runtime_error("POST /token: " + std::to_string(r.status) + " " + r.body);
-    return str(json::parse(r.body).as_object(), "token");
-  }
-
+  std::string new_session() { return parley::test::new_session(gateway->port()); }
   void connect(ws_client& ws, const std::string& token, const std::string& last_event_id = "") {
-    std::string target = "/chat?token=" + token;
-    if (!last_event_id.empty()) target += "&last_event_id=" + last_event_id;
-    ASSERT_TRUE(ws.connect({.port = gateway->port(), .target = target})) << ws.handshake_status();
-    ws.read_json_type("ready");
+    connect_chat(ws, gateway->port(), token, last_event_id);
   }
-
-  // Sends a message and returns its id from the ack; frames read meanwhile go to `seen`.
-  std::string send(ws_client& ws, const std::string& text, std::vector<json::object>* seen = nullptr) {
-    EXPECT_TRUE(ws.send_text(json::serialize(json::object{{"type", "message"}, {"text", text}})));
-    auto ack = ws.read_json_type("ack", 10s, seen);
-    return str(ack, "id");
+  std::string send(ws_client& ws, const std::string& text, frame_list* seen = nullptr) {
+    return send_message(ws, text, seen);
   }
-
-  // Reads frames into `frames` until `done(frames)` holds; false on timeout or close.
-  template <class Pred>
-  bool read_until(ws_client& ws, std::vector<json::object>& frames, Pred done,
-                  std::chrono::milliseconds timeout = reply_timeout) {
-    const auto end = std::chrono::steady_clock::now() + timeout;
-    while (!done(frames)) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
-      if (left <= 0ms) return false;
-      auto ev = ws.next(left);
-      if (!ev || ev->type != ws_event::kind::text) return false;
-      frames.push_back(json::parse(ev->data).as_object());
-    }
-    return true;
-  }
-
-  static auto has(const std::string& type, const std::string& reply_to, int count = 1) {
-    return [=](const std::vector<json::object>& frames) {
-      int n = 0;
-      for (const auto& f : frames) n += str(f, "type") == type && (reply_to.empty() || str(f, "reply_to") == reply_to);
-      return n >= count;
-    };
-  }
-
-  // The text a client shows for `reply_to`: deltas appended, reset by reply_discard.
-  static std::string assembled(const std::vector<json::object>& frames, const std::string& reply_to) {
-    std::string text;
-    for (const auto& f : frames) {
-      if (str(f, "reply_to") != reply_to) continue;
-      if (str(f, "type") == "reply_discard") text.clear();
-      if (str(f, "type") == "delta") text += str(f, "text");
-    }
-    return text;
-  }
-
-  static const json::object* find(const std::vector<json::object>& frames, const std::string& type,
-                                  const std::string& reply_to) {
-    for (const auto& f : frames)
-      if (str(f, "type") == type && str(f, "reply_to") == reply_to) return &f;
-    return nullptr;
-  }
-
-  json::array history(const std::string& token) {
-    auto r = http_request({.port = gateway->port(), .target = "/refresh_token?token=" + token});
-    EXPECT_EQ(r.status, 200) << r.body;
-    return json::parse(r.body).as_object().at("messages").as_array();
-  }
-
-  static int bot_replies_to(const json::array& messages, const std::string& id) {
-    int n = 0;
-    for (const auto& m : messages) n += str(m.as_object(), "source") == "bot" && str(m.as_object(), "reply_to") == id;
-    return n;
-  }
+  json::array history(const std::string& token) { return parley::test::history(gateway->port(), token); }
 };
 
 TEST_F(worker_e2e, a_chat_over_websocket_streams_the_reply_and_stores_it) {
@@ -111,21 +37,21 @@ TEST_F(worker_e2e, a_chat_over_websocket_streams_the_reply_and_stores_it) {
   auto token = new_session();
   ws_client ws;
   connect(ws, token);
-  std::vector<json::object> frames;
+  frame_list frames;
   auto id = send(ws, "Hello Bot", &frames);
-  ASSERT_TRUE(read_until(ws, frames, has("reply_end", id))) << worker.log_text();
-  ASSERT_TRUE(find(frames, "reply_start", id));
-  const auto* end = find(frames, "reply_end", id);
-  EXPECT_EQ(assembled(frames, id), str(*end, "text"));
+  ASSERT_TRUE(read_until(ws, frames, has_frame("reply_end", id))) << worker.log_text();
+  ASSERT_TRUE(find_frame(frames, "reply_start", id));
+  const auto* end = find_frame(frames, "reply_end", id);
+  EXPECT_EQ(assembled_reply(frames, id), json_str(*end, "text"));
   for (const auto& f : frames) {
-    if (str(f, "type") != "ack") {
-      EXPECT_FALSE(str(f, "id").empty()) << json::serialize(f);
+    if (json_str(f, "type") != "ack") {
+      EXPECT_FALSE(json_str(f, "id").empty()) << json::serialize(f);
     }
   }
   auto messages = history(token);
   ASSERT_EQ(messages.size(), 2u);
-  EXPECT_EQ(str(messages[1].as_object(), "msg"), str(*end, "text"));
-  EXPECT_EQ(str(messages[1].as_object(), "id"), str(*end, "message_id"));
+  EXPECT_EQ(json_str(messages[1].as_object(), "msg"), json_str(*end, "text"));
+  EXPECT_EQ(json_str(messages[1].as_object(), "id"), json_str(*end, "message_id"));
 }
 
 TEST_F(worker_e2e, five_messages_sent_at_once_are_answered_in_order) {
@@ -134,23 +60,23 @@ TEST_F(worker_e2e, five_messages_sent_at_once_are_answered_in_order) {
   auto token = new_session();
   ws_client ws;
   connect(ws, token);
-  std::vector<json::object> frames;
+  frame_list frames;
   for (int i = 1; i <= 5; ++i)
     ASSERT_TRUE(ws.send_text(json::serialize(json::object{{"type", "message"}, {"text", "Message " + std::to_string(i)}})));
-  ASSERT_TRUE(read_until(ws, frames, has("reply_end", "", 5))) << worker.log_text();
+  ASSERT_TRUE(read_until(ws, frames, has_frame("reply_end", "", 5))) << worker.log_text();
   std::vector<std::string> acked, answered;
   for (const auto& f : frames) {
-    if (str(f, "type") == "ack") acked.push_back(str(f, "id"));
-    if (str(f, "type") == "reply_end") answered.push_back(str(f, "reply_to"));
+    if (json_str(f, "type") == "ack") acked.push_back(json_str(f, "id"));
+    if (json_str(f, "type") == "reply_end") answered.push_back(json_str(f, "reply_to"));
   }
   EXPECT_EQ(acked, answered);
   // Replies never interleave: each reply_start comes after the previous reply_end.
   int open = 0;
   for (const auto& f : frames) {
-    if (str(f, "type") == "reply_start") {
+    if (json_str(f, "type") == "reply_start") {
       EXPECT_EQ(open++, 0);
     }
-    if (str(f, "type") == "reply_end") --open;
+    if (json_str(f, "type") == "reply_end") --open;
   }
   auto messages = history(token);
   for (const auto& id : acked) EXPECT_EQ(bot_replies_to(messages, id), 1);
@@ -167,22 +93,22 @@ TEST_F(worker_e2e, kill_9_mid_reply_hands_the_turn_to_another_worker) {
   connect(ws, token);
   bool killed_mid_reply = false;
   for (int round = 0; round < 3 && !killed_mid_reply; ++round) {
-    std::vector<json::object> frames;
+    frame_list frames;
     auto id = send(ws, "Once upon a time", &frames);
-    ASSERT_TRUE(read_until(ws, frames, has("delta", id)));
+    ASSERT_TRUE(read_until(ws, frames, has_frame("delta", id)));
     const auto holder = redis.command_str({"GET", "parley:{" + token + "}:lease"});
-    if (holder.empty() || find(frames, "reply_end", id)) {
-      ASSERT_TRUE(read_until(ws, frames, has("reply_end", id)));
+    if (holder.empty() || find_frame(frames, "reply_end", id)) {
+      ASSERT_TRUE(read_until(ws, frames, has_frame("reply_end", id)));
       continue;  // the reply finished before the kill: try a longer one
     }
     auto& victim = holder.starts_with("w1/") ? *w1 : *w2;
     victim.proc().signal(SIGKILL);
     victim.proc().wait_exit(5s);
     killed_mid_reply = true;
-    ASSERT_TRUE(read_until(ws, frames, has("reply_end", id))) << w1->log_text() << w2->log_text();
-    ASSERT_TRUE(find(frames, "reply_discard", id)) << "no reply_discard after the takeover";
-    const auto* end = find(frames, "reply_end", id);
-    EXPECT_EQ(assembled(frames, id), str(*end, "text"));
+    ASSERT_TRUE(read_until(ws, frames, has_frame("reply_end", id))) << w1->log_text() << w2->log_text();
+    ASSERT_TRUE(find_frame(frames, "reply_discard", id)) << "no reply_discard after the takeover";
+    const auto* end = find_frame(frames, "reply_end", id);
+    EXPECT_EQ(assembled_reply(frames, id), json_str(*end, "text"));
     EXPECT_EQ(bot_replies_to(history(token), id), 1);
   }
   EXPECT_TRUE(killed_mid_reply) << "every reply ended before the worker could be killed";
@@ -192,25 +118,25 @@ TEST_F(worker_e2e, resuming_after_a_disconnect_mid_reply_gives_identical_text) {
   start_gateway();
   worker_process worker(redis.url(), dir.path(), "w1", {"--max-new-tokens", "200", "--flush-tokens", "1"});
   auto token = new_session();
-  std::vector<json::object> frames;
+  frame_list frames;
   std::string id;
   {
     ws_client ws;
     connect(ws, token);
     id = send(ws, "Once upon a time", &frames);
-    ASSERT_TRUE(read_until(ws, frames, has("delta", id)));
+    ASSERT_TRUE(read_until(ws, frames, has_frame("delta", id)));
     ws.drop();
   }
   std::string last_id;
   for (const auto& f : frames)
-    if (!str(f, "id").empty() && str(f, "type") != "ack") last_id = str(f, "id");
+    if (!json_str(f, "id").empty() && json_str(f, "type") != "ack") last_id = json_str(f, "id");
   ws_client again;
   connect(again, token, last_id);
-  ASSERT_TRUE(read_until(again, frames, has("reply_end", id))) << worker.log_text();
+  ASSERT_TRUE(read_until(again, frames, has_frame("reply_end", id))) << worker.log_text();
   // No event twice, none missing: the ids are strictly increasing across both connections.
   std::vector<std::string> ids;
   for (const auto& f : frames)
-    if (str(f, "type") != "ack" && !str(f, "id").empty()) ids.push_back(str(f, "id"));
+    if (json_str(f, "type") != "ack" && !json_str(f, "id").empty()) ids.push_back(json_str(f, "id"));
   for (std::size_t i = 1; i < ids.size(); ++i) {
     auto split = [](const std::string& s) {
       auto d = s.find('-');
@@ -218,10 +144,10 @@ TEST_F(worker_e2e, resuming_after_a_disconnect_mid_reply_gives_identical_text) {
     };
     EXPECT_LT(split(ids[i - 1]), split(ids[i]));
   }
-  const auto* end = find(frames, "reply_end", id);
-  EXPECT_EQ(assembled(frames, id), str(*end, "text"));
+  const auto* end = find_frame(frames, "reply_end", id);
+  EXPECT_EQ(assembled_reply(frames, id), json_str(*end, "text"));
   auto messages = history(token);
-  EXPECT_EQ(str(messages.back().as_object(), "msg"), str(*end, "text"));
+  EXPECT_EQ(json_str(messages.back().as_object(), "msg"), json_str(*end, "text"));
 }
 
 TEST_F(worker_e2e, stop_ends_the_reply_and_keeps_the_partial_text) {
@@ -234,9 +160,9 @@ TEST_F(worker_e2e, stop_ends_the_reply_and_keeps_the_partial_text) {
   auto token = new_session();
   ws_client ws;
   connect(ws, token);
-  std::vector<json::object> frames;
+  frame_list frames;
   auto id = send(ws, "Once upon a time", &frames);
-  ASSERT_TRUE(read_until(ws, frames, has("delta", id)));
+  ASSERT_TRUE(read_until(ws, frames, has_frame("delta", id)));
   // Frozen while the stop travels to Redis, the worker resumes with the stop already waiting for
   // it, the reply still thousands of tokens from its end.
   worker.proc().signal(SIGSTOP);
@@ -245,12 +171,12 @@ TEST_F(worker_e2e, stop_ends_the_reply_and_keeps_the_partial_text) {
       [&] { return redis.command_str({"EXISTS", "parley:{" + token + "}:stop"}) == "1"; }, 10s);
   worker.proc().signal(SIGCONT);
   ASSERT_TRUE(stop_stored);
-  ASSERT_TRUE(read_until(ws, frames, has("reply_end", id))) << worker.log_text();
-  const auto* end = find(frames, "reply_end", id);
+  ASSERT_TRUE(read_until(ws, frames, has_frame("reply_end", id))) << worker.log_text();
+  const auto* end = find_frame(frames, "reply_end", id);
   auto* stopped = end->if_contains("stopped");
   ASSERT_TRUE(stopped) << json::serialize(*end);
   EXPECT_TRUE(stopped->as_bool());
-  EXPECT_EQ(assembled(frames, id), str(*end, "text"));
+  EXPECT_EQ(assembled_reply(frames, id), json_str(*end, "text"));
   auto messages = history(token);
   EXPECT_TRUE(messages.back().as_object().at("stopped").as_bool());
 }
@@ -263,11 +189,11 @@ TEST_F(worker_e2e, two_sessions_are_decoded_in_the_same_batch) {
   ws_client a, b;
   connect(a, t1);
   connect(b, t2);
-  std::vector<json::object> fa, fb;
+  frame_list fa, fb;
   auto ia = send(a, "Once upon a time", &fa);
   auto ib = send(b, "The little dog", &fb);
-  ASSERT_TRUE(read_until(a, fa, has("reply_end", ia)));
-  ASSERT_TRUE(read_until(b, fb, has("reply_end", ib)));
+  ASSERT_TRUE(read_until(a, fa, has_frame("reply_end", ia)));
+  ASSERT_TRUE(read_until(b, fb, has_frame("reply_end", ib)));
   EXPECT_GE(worker.metric("parley_llama_batch_sequences_max"), 2) << worker.metrics();
 }
 
@@ -277,13 +203,13 @@ TEST_F(worker_e2e, the_second_turn_prefills_only_new_tokens) {
   auto token = new_session();
   ws_client ws;
   connect(ws, token);
-  std::vector<json::object> frames;
+  frame_list frames;
   auto first = send(ws, "Once upon a time", &frames);
-  ASSERT_TRUE(read_until(ws, frames, has("reply_end", first)));
+  ASSERT_TRUE(read_until(ws, frames, has_frame("reply_end", first)));
   const double prefilled_first = worker.metric("parley_llama_prompt_tokens_total");
   EXPECT_EQ(worker.metric("parley_llama_cache_hit_tokens_total"), 0);
   auto second = send(ws, "Then what happened?", &frames);
-  ASSERT_TRUE(read_until(ws, frames, has("reply_end", second)));
+  ASSERT_TRUE(read_until(ws, frames, has_frame("reply_end", second)));
   const double cached = worker.metric("parley_llama_cache_hit_tokens_total");
   const double prefilled_second = worker.metric("parley_llama_prompt_tokens_total") - prefilled_first;
   EXPECT_GT(cached, 0) << worker.metrics();
@@ -307,12 +233,12 @@ TEST_F(worker_e2e, a_full_queue_answers_busy) {
       << gateway->log_text();
   ASSERT_TRUE(ws.send_text(json::serialize(json::object{{"type", "message"}, {"text", "hi 2"}})));
   auto busy = ws.read_json_type("error", 10s);
-  EXPECT_EQ(str(busy, "code"), "busy");
+  EXPECT_EQ(json_str(busy, "code"), "busy");
   EXPECT_GT(busy.at("retry_after_ms").to_number<long long>(), 0);
   // The messages that were accepted are answered once a worker runs.
   worker_process worker(redis.url(), dir.path(), "w1", {"--max-new-tokens", "8"});
-  std::vector<json::object> frames;
-  EXPECT_TRUE(read_until(ws, frames, has("reply_end", "", 2))) << worker.log_text();
+  frame_list frames;
+  EXPECT_TRUE(read_until(ws, frames, has_frame("reply_end", "", 2))) << worker.log_text();
 }
 
 TEST_F(worker_e2e, a_message_failing_every_attempt_is_dead_lettered_with_an_error_frame) {
@@ -324,16 +250,16 @@ TEST_F(worker_e2e, a_message_failing_every_attempt_is_dead_lettered_with_an_erro
   auto token = new_session();
   ws_client ws;
   connect(ws, token);
-  std::vector<json::object> frames;
+  frame_list frames;
   auto id = send(ws, "Hello", &frames);
-  ASSERT_TRUE(read_until(ws, frames, has("error", id))) << worker.log_text();
-  const auto* err = find(frames, "error", id);
-  EXPECT_EQ(str(*err, "code"), "model_failed");
-  EXPECT_FALSE(str(*err, "id").empty());
+  ASSERT_TRUE(read_until(ws, frames, has_frame("error", id))) << worker.log_text();
+  const auto* err = find_frame(frames, "error", id);
+  EXPECT_EQ(json_str(*err, "code"), "model_failed");
+  EXPECT_FALSE(json_str(*err, "id").empty());
   auto dl = redis.command({"XRANGE", "parley:deadletter", "-", "+"});
   ASSERT_EQ(dl.elements.size(), 1u);
   auto messages = history(token);
-  EXPECT_EQ(str(messages.back().as_object(), "error"), "model_failed");
+  EXPECT_EQ(json_str(messages.back().as_object(), "error"), "model_failed");
   EXPECT_EQ(worker.metric("parley_worker_dead_letters_total"), 1);
 }
 

@@ -34,6 +34,15 @@ net::awaitable<void> do_request(const http_options& opts, http_result& out) {
   beast::tcp_stream stream(ex);
   stream.expires_after(opts.timeout);
   tcp::endpoint ep(net::ip::make_address(opts.host), opts.port);
+  if (!opts.local_host.empty()) {
+    beast::error_code bec;
+    stream.socket().open(ep.protocol(), bec);
+    if (!bec) stream.socket().bind(tcp::endpoint(net::ip::make_address(opts.local_host), 0), bec);
+    if (bec) {
+      out.error = "bind " + opts.local_host + ": " + bec.message();
+      co_return;
+    }
+  }
   auto [cec] = co_await stream.async_connect(ep, net::as_tuple(net::use_awaitable));
   if (cec) {
     out.error = "connect: " + cec.message();

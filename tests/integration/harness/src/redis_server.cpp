@@ -54,7 +54,7 @@ redis_server::redis_server(const std::filesystem::path& dir, std::vector<std::st
 
 redis_server::~redis_server() { proc_.kill(); }
 
-void redis_server::start() {
+void redis_server::start(std::chrono::milliseconds timeout) {
   std::vector<std::string> argv = {PARLEY_REDIS_SERVER, "--port", std::to_string(port_),
                                    "--bind", "127.0.0.1", "--dir", dir_.string(),
                                    "--save", "", "--appendonly", "no", "--daemonize", "no",
@@ -74,7 +74,7 @@ void redis_server::start() {
       return false;
     }
   };
-  bool up = wait_until(answers, std::chrono::seconds(10));
+  bool up = wait_until(answers, timeout);
   if (!up && loading && proc_.running()) up = wait_until(answers, std::chrono::seconds(60));
   if (!up) throw std::runtime_error("redis-server did not start: " + proc_.log_text());
 }

@@ -11,16 +11,23 @@
 //   ws.connect({.port = gw.port(), .target = "/chat?token=" + tok});
 //   ws.send_text(R"({"type":"message","text":"hi"})");
 //   auto frame = ws.read_json_type("ack", std::chrono::seconds(5));   // skips other frames
+//   parley::test::worker_process worker(redis.url(), dir.path(), "w1");  // the test model, short timings
+//   parley::test::frame_list frames;                  // chat.hpp: a chat as a browser holds it
+//   auto id = parley::test::send_message(ws, "Hello", &frames);
+//   parley::test::read_until(ws, frames, parley::test::has_frame("reply_end", id));
 //
 // Every child process gets PR_SET_PDEATHSIG so a crashed test leaves nothing running; its
 // stdout+stderr go to a log file whose text `log_text()` returns (print it when a test fails).
 // Link `parley_test_harness` and you get all of it; `parley_test_support` is all but
 // gateway_process, for unit tests that must not wait for the gateway binary to be built.
+#include <parley/test/chat.hpp>
 #include <parley/test/gateway_process.hpp>
 #include <parley/test/http_client.hpp>
 #include <parley/test/ports.hpp>
 #include <parley/test/process.hpp>
+#include <parley/test/raw_ws.hpp>
 #include <parley/test/redis_server.hpp>
 #include <parley/test/socket_probe.hpp>
 #include <parley/test/temp_dir.hpp>
+#include <parley/test/worker_process.hpp>
 #include <parley/test/ws_client.hpp>

@@ -16,6 +16,9 @@ struct http_options {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // e.g. {"Origin", "http://x"}
   std::chrono::milliseconds timeout{10000};
+  // Non-empty: the client socket is bound to this address first, e.g. "127.0.0.2" to be another
+  // client address than 127.0.0.1 while still reaching a server on 127.0.0.1.
+  std::string local_host;
 };
 
 struct http_result {

@@ -5,6 +5,7 @@
 // call: slow but never stale across restarts).
 #include <parley/test/process.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -27,10 +28,14 @@ class redis_server {
   explicit redis_server(const std::filesystem::path& dir, std::vector<std::string> extra_args = {});
   ~redis_server();
 
-  void start();
+  // Returns once PING answers PONG (the data set is loaded); throws after `timeout`.
+  void start(std::chrono::milliseconds timeout = std::chrono::seconds(10));
   // SIGTERM and wait for the exit (SIGKILL after 5 s).
   void stop();
   bool running() { return proc_.running(); }
+  // The running server, e.g. to SIGKILL it (start() brings it back on the same port and data).
+  process& proc() noexcept { return proc_; }
+  const std::filesystem::path& dir() const noexcept { return dir_; }
 
   std::uint16_t port() const noexcept { return port_; }
   std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }

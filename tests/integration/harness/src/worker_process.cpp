@@ -1,4 +1,4 @@
-#include "worker_process.hpp"
+#include <parley/test/worker_process.hpp>
 
 #include <parley/test/http_client.hpp>
 #include <parley/test/ports.hpp>
@@ -11,13 +11,26 @@ namespace parley::test {
 
 using namespace std::chrono_literals;
 
+std::string worker_binary() {
+#ifdef PARLEY_WORKER_BIN
+  return PARLEY_WORKER_BIN;
+#else
+  return {};
+#endif
+}
+
 std::string test_model() {
+#if defined(PARLEY_STORIES_MODEL) && defined(PARLEY_TINY_MODEL)
   return std::filesystem::exists(PARLEY_STORIES_MODEL) ? PARLEY_STORIES_MODEL : PARLEY_TINY_MODEL;
+#else
+  return {};
+#endif
 }
 
 worker_process::worker_process(const std::string& redis_url, const std::filesystem::path& dir,
                                const std::string& name, std::vector<std::string> extra_args)
     : name_(name), metrics_port_(free_port()) {
+  if (worker_binary().empty()) throw std::runtime_error("parley-worker was not built with this harness");
   // Defaults for tests; a flag in `extra_args` (always "--flag value" pairs) replaces its default.
   std::vector<std::pair<std::string, std::string>> flags{
       {"--redis-url", redis_url},   {"--consumer", name},
@@ -36,7 +49,7 @@ worker_process::worker_process(const std::string& redis_url, const std::filesyst
       flags.emplace_back(extra_args[i], extra_args[i + 1]);
     }
   }
-  std::vector<std::string> argv{PARLEY_WORKER_BIN};
+  std::vector<std::string> argv{worker_binary()};
   for (auto& [flag, value] : flags) {
     argv.push_back(flag);
     argv.push_back(value);

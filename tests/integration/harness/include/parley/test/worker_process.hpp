@@ -11,6 +11,8 @@
 
 namespace parley::test {
 
+// Path of the parley-worker binary this harness was built with ("" when it was not).
+std::string worker_binary();
 // The model tests run on: stories260K when present (real text), else the tiny random model.
 std::string test_model();
 

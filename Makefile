@@ -9,7 +9,12 @@ CTEST_ARGS ?=
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: all deps llama build web test test-cpp test-web run bench chaos clean
+# Seconds each fuzz target runs: `make fuzz` (FUZZ_SECONDS=600 make fuzz for a longer hunt);
+# `make test` runs each for TEST_FUZZ_SECONDS.
+FUZZ_SECONDS ?= 60
+TEST_FUZZ_SECONDS ?= 5
+
+.PHONY: all deps llama build web test test-cpp test-web fuzz run bench chaos clean
 
 all: build
 
@@ -30,12 +35,17 @@ web: deps
 
 test: build web
 	$(MAKE) --no-print-directory test-cpp test-web
+	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 
 test-cpp:
 	cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS) $(CTEST_ARGS)
 
 test-web:
 	@scripts/test-web.sh
+
+# The libFuzzer targets of tests/fuzz (clang, build/fuzz), FUZZ_SECONDS each.
+fuzz: deps
+	@JOBS=$(JOBS) FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
 
 run: build web
 	@scripts/run.sh
@@ -48,4 +58,4 @@ chaos: build
 	@scripts/chaos.sh
 
 clean:
-	rm -rf $(BUILD_DIR) web/dist
+	rm -rf $(BUILD_DIR) build/fuzz web/dist

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Parley builds and runs with, only those missing, so a second
-# call costs one dpkg query. Run as root (or with sudo available) on Debian 12.
+# call costs one dpkg query. Run as root (or with sudo available) on Debian 12. clang with
+# libclang-rt-14-dev (libFuzzer and clang's sanitizer runtimes) builds the fuzz targets; llvm
+# brings llvm-symbolizer, which turns sanitizer reports' addresses into file:line.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config git ccache curl ca-certificates
       libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
       libhiredis-dev libspdlog-dev libcli11-dev libssl-dev
       libgtest-dev libgmock-dev libbenchmark-dev
-      redis-server chromium)
+      redis-server chromium
+      clang libclang-rt-14-dev llvm)
 # redis-server also starts a system instance on port 6379, which is left alone: tests and
 # `make run` start their own redis-server on ports of their own.
 command -v node >/dev/null && command -v npm >/dev/null || pkgs+=(nodejs npm)

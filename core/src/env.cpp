@@ -103,22 +103,32 @@ dotenv_load_result load_dotenv(const std::filesystem::path& path) {
 
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text,
                                                         std::chrono::milliseconds bare_unit) {
+  using namespace std::chrono_literals;
   text = trim(text);
-  std::size_t i = 0;
-  long long n = 0;
-  while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
-    if (n > 1'000'000'000'000LL) return std::nullopt;
-    n = n * 10 + (text[i] - '0');
-    ++i;
+  std::size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  if (digits == 0 || bare_unit <= 0ms) return std::nullopt;
+  const auto suffix = text.substr(digits);
+  std::chrono::milliseconds unit = bare_unit;
+  if (suffix == "ms") {
+    unit = 1ms;
+  } else if (suffix == "s") {
+    unit = 1s;
+  } else if (suffix == "m" || suffix == "min") {
+    unit = 1min;
+  } else if (suffix == "h") {
+    unit = 1h;
+  } else if (!suffix.empty()) {
+    return std::nullopt;
   }
-  if (i == 0) return std::nullopt;
-  const auto unit = text.substr(i);
-  if (unit.empty()) return bare_unit * n;
-  if (unit == "ms") return std::chrono::milliseconds(n);
-  if (unit == "s") return std::chrono::seconds(n);
-  if (unit == "m" || unit == "min") return std::chrono::minutes(n);
-  if (unit == "h") return std::chrono::hours(n);
-  return std::nullopt;
+  // The count is checked against the limit digit by digit, so nothing below can overflow.
+  const long long most = std::chrono::milliseconds(max_duration) / unit;
+  long long n = 0;
+  for (char c : text.substr(0, digits)) {
+    n = n * 10 + (c - '0');
+    if (n > most) return std::nullopt;
+  }
+  return unit * n;
 }
 
 std::string format_duration(std::chrono::milliseconds d) {

@@ -81,3 +81,14 @@ TEST(Duration, Formats) {
   EXPECT_EQ(parley::format_duration(1h), "1h");
   EXPECT_EQ(parley::format_duration(0ms), "0s");
 }
+
+// "10000000000000h" overflowed the millisecond count (undefined behaviour); fuzz_dotenv found
+// "16016016000" (seconds): 507 years, past what a nanosecond clock holds.
+TEST(Duration, RejectsWhatNoClockHolds) {
+  EXPECT_EQ(parley::parse_duration("876000h", 1s), 876000h);  // 100 years, the most accepted
+  EXPECT_FALSE(parley::parse_duration("876001h", 1s));
+  EXPECT_FALSE(parley::parse_duration("10000000000000h", 1s));
+  EXPECT_FALSE(parley::parse_duration("16016016000", 1s));
+  EXPECT_FALSE(parley::parse_duration("99999999999999999999ms", 1s));
+  EXPECT_EQ(parley::parse_duration("16016016000", 1ms), 16016016000ms);
+}

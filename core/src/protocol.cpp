@@ -1,4 +1,5 @@
 #include <parley/protocol.hpp>
+#include <parley/validation.hpp>
 
 #include <boost/json.hpp>
 
@@ -38,13 +39,12 @@ std::optional<frame_error> string_field(const json::object& obj, std::string_vie
 }
 
 std::optional<frame_error> id_like(std::string_view name, const std::string& value) {
-  if (value.empty() || value.size() > max_client_id_chars)
-    return field_error(name, "field '" + std::string(name) + "' must be 1 to " +
-                                 std::to_string(max_client_id_chars) + " characters");
-  for (unsigned char c : value)
-    if (c < 0x20 || c == 0x7F)
-      return field_error(name, "field '" + std::string(name) + "' contains control characters");
-  return std::nullopt;
+  const auto ec = validate_id(value, max_client_id_chars);
+  if (!ec) return std::nullopt;
+  const std::string field(name);
+  if (ec == validation_errc::control_chars) return field_error(name, "field '" + field + "' contains control characters");
+  if (ec == validation_errc::invalid_utf8) return field_error(name, "field '" + field + "' is not valid UTF-8");
+  return field_error(name, "field '" + field + "' must be 1 to " + std::to_string(max_client_id_chars) + " characters");
 }
 
 }  // namespace

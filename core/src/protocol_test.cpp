@@ -155,3 +155,19 @@ TEST(Events, MessageEventsGetTheirMessageId) {
   auto d = boost::json::parse(*p::event_with_id(R"({"type":"delta"})", "8-0")).as_object();
   EXPECT_FALSE(d.contains("message_id"));
 }
+
+// A C1 control character (U+0085) passed as a client_id (a property of fuzz_protocol_frame), and
+// the documented 128-character limit counted bytes.
+TEST(ClientFrame, IdsAreCharactersWithoutAnyControlCharacter) {
+  auto e = err(R"({"type":"message","text":"x","client_id":"a\u0085"})");
+  EXPECT_EQ(e.field, "client_id");
+  EXPECT_NE(e.message.find("control characters"), std::string::npos);
+  e = err(R"({"type":"stop","message_id":"\u009f"})");
+  EXPECT_EQ(e.field, "message_id");
+  std::string id;
+  for (int i = 0; i < 128; ++i) id += "\u00e9";
+  auto f = frame(R"({"type":"message","text":"x","client_id":")" + id + "\"}");
+  EXPECT_EQ(std::get<p::message_frame>(f).client_id.size(), 256u);
+  e = err(R"({"type":"message","text":"x","client_id":")" + id + "e\"}");
+  EXPECT_EQ(e.field, "client_id");
+}

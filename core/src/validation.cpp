@@ -58,6 +58,21 @@ long decode(std::string_view s, std::size_t& i) {
 
 bool is_control(long cp) { return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F); }
 
+// Checks that `s` is UTF-8 of at most `max_chars` code points with no control character outside
+// `allowed`.
+boost::system::error_code check_text(std::string_view s, std::size_t max_chars, std::string_view allowed) {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < s.size();) {
+    const long cp = decode(s, i);
+    if (cp < 0) return validation_errc::invalid_utf8;
+    if (is_control(cp) && allowed.find(static_cast<char>(cp)) == std::string_view::npos)
+      return validation_errc::control_chars;
+    ++n;
+  }
+  if (n > max_chars) return validation_errc::too_long;
+  return {};
+}
+
 }  // namespace
 
 const boost::system::error_category& validation_category() noexcept {
@@ -77,28 +92,18 @@ std::optional<std::size_t> utf8_length(std::string_view s) noexcept {
 boost::system::result<std::string> validate_name(std::string_view name) {
   const auto t = trim(name);
   if (t.empty()) return validation_errc::empty;
-  std::size_t n = 0;
-  for (std::size_t i = 0; i < t.size();) {
-    const long cp = decode(t, i);
-    if (cp < 0) return validation_errc::invalid_utf8;
-    if (is_control(cp)) return validation_errc::control_chars;
-    ++n;
-  }
-  if (n > max_name_chars) return validation_errc::too_long;
+  if (auto ec = check_text(t, max_name_chars, {})) return ec;
   return std::string(t);
 }
 
 boost::system::error_code validate_message_text(std::string_view text, std::size_t max_chars) {
   if (trim(text).empty()) return validation_errc::empty;
-  std::size_t n = 0;
-  for (std::size_t i = 0; i < text.size();) {
-    const long cp = decode(text, i);
-    if (cp < 0) return validation_errc::invalid_utf8;
-    if (is_control(cp) && cp != '\t' && cp != '\n') return validation_errc::control_chars;
-    ++n;
-  }
-  if (n > max_chars) return validation_errc::too_long;
-  return {};
+  return check_text(text, max_chars, "\t\n");
+}
+
+boost::system::error_code validate_id(std::string_view id, std::size_t max_chars) {
+  if (id.empty()) return validation_errc::empty;
+  return check_text(id, max_chars, {});
 }
 
 }  // namespace parley

@@ -57,3 +57,24 @@ TEST(MessageText, Validates) {
   EXPECT_EQ(parley::validate_message_text("a\r\nb", 10), validation_errc::control_chars);
   EXPECT_EQ(parley::validate_message_text("a\xC3", 10), validation_errc::invalid_utf8);
 }
+
+// A carriage return was accepted, while docs/protocol.md allows only tab and newline (a property
+// of fuzz_validation).
+TEST(MessageText, RejectsCarriageReturn) {
+  EXPECT_EQ(parley::validate_message_text("a\r\nb", 10), validation_errc::control_chars);
+  EXPECT_EQ(parley::validate_message_text("a\r", 10), validation_errc::control_chars);
+}
+
+
+TEST(Id, CountsCharactersAndRejectsControls) {
+  EXPECT_FALSE(parley::validate_id("c-1", 128));
+  EXPECT_FALSE(parley::validate_id(" spaced id ", 128));
+  EXPECT_EQ(parley::validate_id("", 128), validation_errc::empty);
+  std::string id;
+  for (int i = 0; i < 128; ++i) id += "\xC3\xA9";
+  EXPECT_FALSE(parley::validate_id(id, 128));
+  EXPECT_EQ(parley::validate_id(id + "x", 128), validation_errc::too_long);
+  EXPECT_EQ(parley::validate_id("a\tb", 128), validation_errc::control_chars);
+  EXPECT_EQ(parley::validate_id("a\xC2\x85", 128), validation_errc::control_chars);  // NEL
+  EXPECT_EQ(parley::validate_id("a\xFF", 128), validation_errc::invalid_utf8);
+}

@@ -1,12 +1,12 @@
 #include <parley/gateway/errors.hpp>
 #include <parley/gateway/http_routes.hpp>
+#include <parley/gateway/request_target.hpp>
 #include <parley/token.hpp>
 #include <parley/validation.hpp>
 
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/file_body.hpp>
 #include <boost/json.hpp>
-#include <boost/url/parse.hpp>
 #include <spdlog/spdlog.h>
 
 namespace parley::gateway {
@@ -27,13 +27,6 @@ http::response<http::string_body> method_not_allowed(const request& req, std::st
   return res;
 }
 
-// The first value of query parameter `key` (percent-decoded), nullopt when absent.
-std::optional<std::string> param(const boost::urls::url_view& u, std::string_view key) {
-  auto it = u.params().find(key);
-  if (it == u.params().end()) return std::nullopt;
-  return std::string((*it).value);
-}
-
 // Keeps the documented message fields of a stored history entry; nullopt for a corrupt entry.
 std::optional<json::object> public_message(std::string_view entry) {
   boost::system::error_code ec;
@@ -46,8 +39,8 @@ std::optional<json::object> public_message(std::string_view entry) {
 }
 
 net::awaitable<http::response<http::string_body>> post_token(context& ctx, const request& req,
-                                                             const boost::urls::url_view& u) {
-  auto name = param(u, "name");
+                                                             const request_target& target) {
+  auto name = target.name;
   if (!name && !req.body().empty()) {
     boost::system::error_code ec;
     auto body = json::parse(req.body(), ec);
@@ -82,8 +75,8 @@ net::awaitable<http::response<http::string_body>> post_token(context& ctx, const
 }
 
 net::awaitable<http::response<http::string_body>> get_refresh(context& ctx, const request& req,
-                                                              const boost::urls::url_view& u) {
-  auto token = param(u, "token");
+                                                              const request_target& target) {
+  const auto& token = target.token;
   if (!token || !is_token(*token))
     co_return error_response(http::status::bad_request, error_text::session_gone, req.version(), req.keep_alive());
   auto s = co_await ctx.store.load(*token, true);
@@ -181,16 +174,10 @@ http::response<http::string_body> storage_error_response(const boost::system::er
 }
 
 net::awaitable<http::message_generator> handle_http(context& ctx, request req) {
-  auto parsed = boost::urls::parse_origin_form(req.target());
-  if (!parsed)
+  const auto target = parse_request_target(req.target());
+  if (!target)
     co_return counted(ctx, error_response(http::status::bad_request, error_text::malformed_target, req.version(), false));
-  const boost::urls::url_view u = *parsed;
-  std::string path;
-  try {
-    path = u.path();
-  } catch (const std::exception&) {
-    co_return counted(ctx, error_response(http::status::bad_request, error_text::malformed_path, req.version(), false));
-  }
+  const std::string& path = target->path;
   const auto method = req.method();
   const auto origin = req[http::field::origin];
   const bool cors = !origin.empty() && ctx.origins.allows(origin, req[http::field::host]);
@@ -223,12 +210,12 @@ net::awaitable<http::message_generator> handle_http(context& ctx, request req) {
       res = method_not_allowed(req, "GET");
   } else if (path == "/token") {
     if (method == http::verb::post)
-      res = co_await post_token(ctx, req, u);
+      res = co_await post_token(ctx, req, *target);
     else
       res = method_not_allowed(req, "POST, OPTIONS");
   } else if (path == "/refresh_token") {
     if (method == http::verb::get)
-      res = co_await get_refresh(ctx, req, u);
+      res = co_await get_refresh(ctx, req, *target);
     else
       res = method_not_allowed(req, "GET, OPTIONS");
   } else {  // /chat without an upgrade

@@ -35,8 +35,12 @@ struct dotenv_load_result {
 // Loads `path` into the environment (setenv without overwriting) when the file exists.
 dotenv_load_result load_dotenv(const std::filesystem::path& path);
 
-// "250ms", "30s", "5m", "2h", or a bare number in `bare_unit`. Negative, empty or unknown units
-// are nullopt.
+// The longest duration parse_duration accepts: 100 years (876000h), so that a deadline computed
+// from it (now + duration, in any clock's nanoseconds) cannot overflow.
+inline constexpr std::chrono::hours max_duration{24 * 365 * 100};
+
+// "250ms", "30s", "5m", "2h", or a bare number in `bare_unit` (positive). Negative, empty, longer
+// than max_duration or with an unknown unit: nullopt.
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text,
                                                         std::chrono::milliseconds bare_unit);
 // The shortest exact text for a duration ("1500ms", "30s", "5m", "2h").

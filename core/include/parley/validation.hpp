@@ -14,7 +14,7 @@ namespace parley {
 enum class validation_errc {
   empty = 1,       // missing, empty or only whitespace
   too_long,        // more code points than allowed
-  control_chars,   // a C0/C1 control character (names: any; messages: any but \t \n \r)
+  control_chars,   // a C0/C1 control character (names, ids: any; messages: any but \t \n)
   invalid_utf8,    // not well-formed UTF-8
 };
 
@@ -34,9 +34,13 @@ inline constexpr std::size_t max_name_chars = 64;
 boost::system::result<std::string> validate_name(std::string_view name);
 
 // A chat message: 1..max_chars code points after ignoring surrounding whitespace (blank is
-// empty); tabs and newlines are allowed, other control characters are not. The text is kept as
-// sent.
+// empty); tabs and newlines are allowed, other control characters (carriage returns too) are not.
+// The text is kept as sent.
 boost::system::error_code validate_message_text(std::string_view text, std::size_t max_chars);
+
+// An identifier a client chose or echoes (client_id, a stop frame's message_id): 1..max_chars
+// code points with no control characters, kept as sent (spaces count, nothing is trimmed).
+boost::system::error_code validate_id(std::string_view id, std::size_t max_chars);
 
 }  // namespace parley
 

@@ -36,6 +36,10 @@ boost::system::result<void> sse_parser::feed(std::string_view bytes, std::vector
       return {};
     }
     std::string_view piece = bytes.substr(i, end - i);
+    if (line_.size() + piece.size() > max_event_bytes_) {
+      failed_ = true;
+      return errc::sse_line_too_long;
+    }
     if (line_.empty()) {
       process_line(piece, out);
     } else {

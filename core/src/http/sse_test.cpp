@@ -100,5 +100,18 @@ TEST(sse_parser, rejects_overlong_event_made_of_short_lines) {
   EXPECT_EQ(r.error(), errc::sse_line_too_long);
 }
 
+// Found by fuzz_sse_parser: an overlong line that was not data passed when it arrived in one
+// chunk and failed when split.
+TEST(sse_parser, rejects_an_overlong_line_however_it_arrives) {
+  for (std::string_view line : {"event: 0123456789abcdef\n", "id: 0123456789abcdef\n", ": 0123456789abcdef\n"}) {
+    sse_parser whole(16);
+    std::vector<sse_event> out;
+    EXPECT_FALSE(whole.feed(line, out)) << line;
+    sse_parser split(16);
+    EXPECT_TRUE(split.feed(line.substr(0, 8), out));
+    EXPECT_FALSE(split.feed(line.substr(8), out)) << line;
+  }
+}
+
 }  // namespace
 }  // namespace parley::http

@@ -17,6 +17,14 @@ std::string url::authority() const {
 
 std::string url::str() const { return scheme + "://" + authority() + target; }
 
+bool is_host_name(std::string_view host) noexcept {
+  if (host.empty()) return false;
+  for (char c : host)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'))
+      return false;
+  return true;
+}
+
 namespace {
 
 boost::system::result<url> from_boost(const boost::urls::url_view& u) {
@@ -25,12 +33,15 @@ boost::system::result<url> from_boost(const boost::urls::url_view& u) {
   out.scheme = u.scheme();
   for (auto& c : out.scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (out.scheme != "http" && out.scheme != "https") return errc::unsupported_scheme;
-  if (u.host_type() == boost::urls::host_type::ipv6) {
-    out.host = u.host_address();
-  } else {
-    out.host = u.host();
+  switch (u.host_type()) {
+    case boost::urls::host_type::ipv4:
+    case boost::urls::host_type::ipv6: out.host = u.host_address(); break;
+    case boost::urls::host_type::name:
+      out.host = u.host();
+      if (!is_host_name(out.host)) return errc::invalid_url;
+      break;
+    default: return errc::invalid_url;
   }
-  if (out.host.empty()) return errc::invalid_url;
   if (u.has_port()) {
     auto p = u.port();
     unsigned v = 0;
@@ -41,6 +52,8 @@ boost::system::result<url> from_boost(const boost::urls::url_view& u) {
     out.port = out.tls() ? 443 : 80;
   }
   out.target = u.encoded_path();
+  // Boost.URL 1.81 lets a path without '/' follow an IP literal or a port ("http://h:80x").
+  if (!out.target.empty() && out.target.front() != '/') return errc::invalid_url;
   if (out.target.empty()) out.target = "/";
   if (u.has_query()) out.target += "?" + std::string(u.encoded_query());
   if (u.has_userinfo()) out.userinfo = u.userinfo();
@@ -61,7 +74,9 @@ boost::system::result<url> resolve_url(const url& base, std::string_view referen
   boost::urls::url b;
   b.set_scheme(base.scheme);
   if (base.host.find(':') != std::string::npos) {
-    b.set_host_ipv6(boost::urls::parse_ipv6_address(base.host).value());
+    auto ip = boost::urls::parse_ipv6_address(base.host);
+    if (!ip) return errc::bad_redirect;
+    b.set_host_ipv6(*ip);
   } else {
     b.set_host(base.host);
   }

@@ -46,6 +46,25 @@ TEST(url, resolves_redirect_locations) {
   EXPECT_EQ(resolve_url(base, "other.gguf")->str(), "https://huggingface.co/o/r/resolve/main/other.gguf");
 }
 
+// A percent-encoded host decoded to "a:b" (printed as the IPv6 authority "[a:b]", and
+// resolve_url threw on it: a property of fuzz_url), "a/b", CR LF or a NUL; an IPvFuture host was
+// bracketed twice.
+TEST(url, rejects_hosts_that_are_not_names_or_addresses) {
+  for (auto bad : {"http://a%3Ab/", "http://a%2Fb/p", "http://a%00b/", "https://a%0D%0AX:%201/",
+                   "http://[v1.x:y]/", "http://a%20b/"})
+    EXPECT_EQ(parse_url(bad).error(), errc::invalid_url) << bad;
+  auto base = parse_url("https://example.com/a").value();
+  EXPECT_FALSE(resolve_url(base, "http://a%3Ab/"));
+  auto by_hand = base;
+  by_hand.host = "a:b";
+  EXPECT_EQ(resolve_url(by_hand, "/x").error(), errc::bad_redirect);
+  EXPECT_TRUE(parse_url("http://my_host.example-1.org/"));
+  // Also found by fuzz_url: Boost.URL 1.81 parses "HTTP://[::2]A8080" as host ::2, path "A8080".
+  for (auto bad : {"HTTP://[::2]A8080", "http://example.com:80x", "http://1.2.3.4:5x/y"})
+    EXPECT_EQ(parse_url(bad).error(), errc::invalid_url) << bad;
+  EXPECT_EQ(parse_url("http://%65xample.com/")->host, "example.com");
+}
+
 TEST(proxy, picks_proxy_by_scheme_and_honours_no_proxy) {
   proxy_settings p{"http://plain.proxy:3128", "secure.proxy:8080", "localhost, .internal.net,10.0.0.1,example.org:8443"};
   auto https = p.for_target(parse_url("https://api.openai.com/v1").value());

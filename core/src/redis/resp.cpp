@@ -54,10 +54,37 @@ value convert(const redisReply* r) {
   return v;
 }
 
+decltype(redisReplyObjectFunctions::createArray) hiredis_create_array = nullptr;
+
+// hiredis' own reply functions, with array creation charged to the reader's element budget
+// (the reader's privdata, which hiredis hands to every task). Refusing an array makes hiredis
+// fail the stream ("out of memory"), which next() reports as errc::protocol_error.
+redisReplyObjectFunctions* budgeted_functions() {
+  static redisReplyObjectFunctions functions = [] {
+    redisReader* probe = redisReaderCreate();
+    if (probe == nullptr) throw std::bad_alloc();
+    redisReplyObjectFunctions f = *probe->fn;
+    redisReaderFree(probe);
+    hiredis_create_array = f.createArray;
+    // `auto`: the count is an int in hiredis 0.14 and a size_t from 1.0 on.
+    f.createArray = [](const redisReadTask* task, auto elements) -> void* {
+      auto* left = static_cast<std::size_t*>(task->privdata);
+      if (elements > 0) {
+        if (static_cast<std::size_t>(elements) > *left) return nullptr;
+        *left -= static_cast<std::size_t>(elements);
+      }
+      return hiredis_create_array(task, elements);
+    };
+    return f;
+  }();
+  return &functions;
+}
+
 }  // namespace
 
-reader::reader() : reader_(redisReaderCreate()) {
+reader::reader() : reader_(redisReaderCreateWithFunctions(budgeted_functions())) {
   if (reader_ == nullptr) throw std::bad_alloc();
+  reader_->privdata = &elements_left_;  // redisReaderSetPrivdata casts the pointer to int
 }
 
 reader::~reader() { redisReaderFree(reader_); }
@@ -70,6 +97,7 @@ boost::system::result<std::optional<value>> reader::next() {
   void* raw = nullptr;
   if (redisReaderGetReply(reader_, &raw) != REDIS_OK) return make_error_code(errc::protocol_error);
   if (raw == nullptr) return std::optional<value>{};
+  elements_left_ = max_reply_elements;
   auto* reply = static_cast<redisReply*>(raw);
   value v = convert(reply);
   freeReplyObject(reply);

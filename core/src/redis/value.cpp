@@ -1,3 +1,4 @@
+#include <parley/http/url.hpp>
 #include <parley/redis/client.hpp>
 #include <parley/redis/value.hpp>
 
@@ -57,8 +58,11 @@ boost::system::result<config> parse_url(std::string_view url) {
   if (u.scheme() != "redis") return make_error_code(errc::bad_url);
   config cfg;
   if (!u.has_authority() || u.encoded_host().empty()) return make_error_code(errc::bad_url);
+  // As for http URLs: a name, an IPv4 or an IPv6 address (host_address() has no brackets).
+  if (u.host_type() == boost::urls::host_type::ipvfuture) return make_error_code(errc::bad_url);
   cfg.host = u.host_address();
-  if (cfg.host.size() > 2 && cfg.host.front() == '[') cfg.host = cfg.host.substr(1, cfg.host.size() - 2);
+  if (u.host_type() == boost::urls::host_type::name && !http::is_host_name(cfg.host))
+    return make_error_code(errc::bad_url);
   if (u.has_port()) {
     auto p = u.port();
     unsigned v = 0;
@@ -73,9 +77,11 @@ boost::system::result<config> parse_url(std::string_view url) {
     // redis://:secret@host has an empty user: AUTH with the password alone.
   }
   auto path = u.path();
-  if (!path.empty() && path != "/") {
+  // Boost.URL 1.81 lets a path without '/' follow an IP literal or a port ("redis://[::1]5").
+  if (!path.empty() && path.front() != '/') return make_error_code(errc::bad_url);
+  if (path.size() > 1) {
     std::string_view db = path;
-    if (db.front() == '/') db.remove_prefix(1);
+    db.remove_prefix(1);
     int v = 0;
     auto [end, ec] = std::from_chars(db.data(), db.data() + db.size(), v);
     if (ec != std::errc{} || end != db.data() + db.size() || v < 0) return make_error_code(errc::bad_url);

@@ -24,7 +24,13 @@ struct url {
   std::string str() const;
 };
 
-// Parses an absolute http or https URL. A missing path becomes "/".
+// True for a host name as a resolver takes it: letters, digits, '-', '.' and '_' (percent-decoded
+// first). What else a URL's reg-name may hold (':', '/', NUL, CR LF once decoded) would make a
+// different authority, Host header or lookup than the URL says.
+bool is_host_name(std::string_view host) noexcept;
+
+// Parses an absolute http or https URL. A missing path becomes "/". The host must be a host name
+// (is_host_name), an IPv4 or an IPv6 address; IPvFuture literals are refused.
 boost::system::result<url> parse_url(std::string_view text);
 
 // Resolves a (possibly relative) reference against `base`, as a browser follows a Location header.

@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <thread>
 
 namespace parley::chaos {
 namespace {
@@ -139,11 +140,13 @@ TEST(chaos, redis_restart_after_aof_rewrite_keeps_accepting) {
 
 TEST(chaos, redis_loading_its_aof_gives_no_resync_required) {
   scenario s("redis_loading_its_aof_gives_no_resync_required");
-  // Loading takes seconds: filler keys in the AOF's base file, each delayed on load. The
-  // gateway reconnects (within its 2 s backoff) while Redis still answers -LOADING.
+  // Loading takes seconds: filler keys in the AOF's base file, each delayed on load, while Redis
+  // answers -LOADING to the gateway's commands.
   constexpr int filler_keys = 10000;
   auto flags = aof_flags("everysec");
-  flags.insert(flags.end(), {"--enable-debug-command", "local", "--key-load-delay", "300"});
+  // Clients are served during loading (with -LOADING) only between chunks of this many bytes.
+  flags.insert(flags.end(), {"--enable-debug-command", "local", "--key-load-delay", "300",
+                             "--loading-process-events-interval-bytes", "1024"});
   pt::temp_dir dir;
   pt::redis_server redis(dir.path(), flags);
   pt::gateway_process gateway(redis.url(), dir.path());
@@ -160,8 +163,40 @@ TEST(chaos, redis_loading_its_aof_gives_no_resync_required) {
       rewrite_aof(redis);
       redis.stop();
       const auto down = clock::now();
-      redis.start(60s);
+      // While Redis loads, once both gateway connections are back, drop the pub/sub ones: the
+      // gateway resubscribes and replays with its command connection up, whichever of the two
+      // reconnected first (CLIENT and INFO are served while loading). This runs beside start(),
+      // which must stay on the test thread: a child dies with the thread that started it.
+      bool dropped_while_loading = false;
+      std::thread dropper([&] {
+        pt::wait_until(
+            [&] {
+              try {
+                const auto clients = redis.command_str({"CLIENT", "LIST"});
+                std::size_t gateway_clients = 0;
+                for (auto at = clients.find("name=parley-gateway"); at != std::string::npos;
+                     at = clients.find("name=parley-gateway", at + 1))
+                  ++gateway_clients;
+                if (gateway_clients < 2) return false;
+                redis.command({"CLIENT", "KILL", "TYPE", "pubsub"});
+                dropped_while_loading =
+                    redis.command_str({"INFO", "persistence"}).find("loading:1") != std::string::npos;
+                return true;
+              } catch (const std::exception&) {
+                return false;
+              }
+            },
+            30s);
+      });
+      try {
+        redis.start(60s);
+      } catch (...) {
+        dropper.join();
+        throw;
+      }
+      dropper.join();
       const auto loading = clock::now() - down;
+      require(dropped_while_loading, "setup: Redis had finished loading before the gateway reconnected");
       const auto id = send_until_acked(ws, gateway.port(), token, frames, "after loading", "loaded-" + std::to_string(t));
       require(read_resuming(ws, gateway.port(), token, frames, pt::has_frame("reply_end", id)),
               "the message sent after the restart was not answered");

@@ -1,7 +1,8 @@
 #pragma once
 // A child process started with fork/execve whose stdout and stderr go to a log file.
 // The child dies with the test process (PR_SET_PDEATHSIG), and the destructor SIGKILLs it if it is
-// still running. Not thread-safe: one test thread drives it.
+// still running. Not thread-safe: one test thread drives it. PR_SET_PDEATHSIG fires when the
+// thread that started the child ends, so start children from the test's own thread.
 #include <chrono>
 #include <filesystem>
 #include <map>

@@ -1,8 +1,9 @@
 #pragma once
 // Runs a connection's loops (reader, writer, watchdog) side by side on one strand and returns
 // once all of them have ended. When the first one ends, `stop` runs; it must make the others
-// end promptly (close the socket, cancel their timers). Written without awaitable operators,
-// which g++ 12 miscompiles in member coroutines (frames resumed after their object died).
+// end promptly (close the socket, cancel their timers): the loops end by the connection's own
+// teardown, which also tells the derived class (on_teardown), rather than by the per-operation
+// cancellation of the awaitable operator ||.
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>

@@ -3,6 +3,7 @@
 // anything else, every second, forever. --help exits 0. Neither Redis nor a model is needed.
 #include <parley/test/process.hpp>
 #include <parley/test/temp_dir.hpp>
+#include <parley/test/worker_process.hpp>
 
 #include <gtest/gtest.h>
 
@@ -13,7 +14,7 @@ using namespace std::chrono_literals;
 
 finished_process run_worker(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
   temp_dir dir;
-  std::vector<std::string> argv{PARLEY_WORKER_BIN};
+  std::vector<std::string> argv{worker_binary()};
   argv.insert(argv.end(), args.begin(), args.end());
   return run_to_exit({.argv = argv, .env = std::move(env),
                       .unset_env = {"MODEL", "MODEL_BACKEND", "REDIS_URL", "METRICS_PORT", "WORKER_NAME",

@@ -88,17 +88,20 @@ net::awaitable<boost::system::result<void>> request_queue::ensure_group() {
   co_return boost::system::result<void>{};
 }
 
-net::awaitable<boost::system::result<std::vector<request_entry>>> request_queue::read(int count) {
+net::awaitable<boost::system::result<redis::value>> request_queue::counted(
+    net::awaitable<boost::system::result<redis::value>> call) {
   metrics_.redis_commands(1);
+  auto r = co_await std::move(call);
+  if (!r || r->is_error()) metrics_.redis_error();
+  co_return r;
+}
+
+net::awaitable<boost::system::result<std::vector<request_entry>>> request_queue::read(int count) {
   redis::command cmd{"XREADGROUP", "GROUP", group, consumer_, "COUNT", std::to_string(count), "BLOCK",
                                   std::to_string(cfg_.read_block.count()), "STREAMS", requests, ">"};
-  auto r = co_await reader_.exec(std::move(cmd));
-  if (!r) {
-    metrics_.redis_error();
-    co_return r.error();
-  }
+  auto r = co_await counted(reader_.exec(std::move(cmd)));
+  if (!r) co_return r.error();
   if (r->is_error()) {
-    metrics_.redis_error();
     // NOGROUP: the stream or group was deleted (FLUSHALL, operator); recreate it.
     if (r->str.starts_with("NOGROUP")) {
       auto g = co_await ensure_group();
@@ -121,16 +124,11 @@ net::awaitable<boost::system::result<std::vector<request_entry>>> request_queue:
 }
 
 net::awaitable<boost::system::result<std::vector<request_entry>>> request_queue::autoclaim(int count) {
-  metrics_.redis_commands(1);
   redis::command cmd{"XAUTOCLAIM", requests, group, consumer_, std::to_string(cfg_.claim_min_idle.count()),
                                   "0-0", "COUNT", std::to_string(count)};
-  auto r = co_await shared_.exec(std::move(cmd));
-  if (!r) {
-    metrics_.redis_error();
-    co_return r.error();
-  }
+  auto r = co_await counted(shared_.exec(std::move(cmd)));
+  if (!r) co_return r.error();
   if (r->is_error()) {
-    metrics_.redis_error();
     if (r->str.starts_with("NOGROUP")) co_return std::vector<request_entry>{};
     co_return redis::errc::reply_error;
   }
@@ -152,31 +150,20 @@ net::awaitable<boost::system::result<void>> request_queue::ack(const std::string
 }
 
 net::awaitable<boost::system::result<void>> request_queue::keep_claimed(const std::string& id) {
-  metrics_.redis_commands(1);
   redis::command cmd{"XCLAIM", requests, group, consumer_, "0", id, "JUSTID"};
-  auto r = co_await shared_.exec(std::move(cmd));
-  if (!r) {
-    metrics_.redis_error();
-    co_return r.error();
-  }
-  if (r->is_error()) {
-    metrics_.redis_error();
-    co_return redis::errc::reply_error;
-  }
+  auto r = co_await counted(shared_.exec(std::move(cmd)));
+  if (!r) co_return r.error();
+  if (r->is_error()) co_return redis::errc::reply_error;
   co_return boost::system::result<void>{};
 }
 
 net::awaitable<boost::system::result<request_queue::upkeep>> request_queue::maintain() {
-  metrics_.redis_commands(1);
   std::vector<std::string> script_keys{requests};
   std::vector<std::string> args{group, std::to_string(cfg_.consumer_expiry.count())};
-  auto r = co_await scripts::maintain_queue().run(shared_, script_keys, args);
-  if (!r) {
-    metrics_.redis_error();
-    co_return r.error();
-  }
+  auto r = co_await counted(scripts::maintain_queue().run(shared_, script_keys, args));
+  if (!r) co_return r.error();
   if (!r->is_array() || r->elements.size() != 2) {
-    metrics_.redis_error();
+    if (!r->is_error()) metrics_.redis_error();
     co_return redis::errc::reply_error;
   }
   upkeep out;

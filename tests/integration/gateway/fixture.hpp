@@ -106,6 +106,17 @@ class GatewayTest : public ::testing::Test {
   long long history_length(const std::string& token) {
     return std::stoll(redis_->command_str({"LLEN", "parley:{" + token + "}:history"}));
   }
+  // BGREWRITEAOF, then waits until the rewrite (and any rewrite it had to schedule) is done.
+  void rewrite_aof(std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+    redis_->command({"BGREWRITEAOF"});
+    ASSERT_TRUE(pt::wait_until(
+        [&] {
+          auto info = redis_->command_str({"INFO", "persistence"});
+          return info.find("aof_rewrite_in_progress:0") != std::string::npos &&
+                 info.find("aof_rewrite_scheduled:0") != std::string::npos;
+        },
+        timeout));
+  }
   long long requests_length() { return std::stoll(redis_->command_str({"XLEN", "parley:requests"})); }
 
   pt::temp_dir dir_;

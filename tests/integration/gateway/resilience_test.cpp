@@ -82,14 +82,8 @@ TEST_F(RedisLoading, NoResyncRequiredWhileRedisLoadsItsData) {
   auto first = worker_event(token, {{"type", "delta"}, {"text", "one"}});
   EXPECT_EQ(ws->read_json_type("delta")["id"], first.c_str());
   redis().command({"EVAL", "for i = 1, 40000 do redis.call('SET', 'filler:' .. i, 'x') end", "0"});
-  redis().command({"BGREWRITEAOF"});
-  ASSERT_TRUE(pt::wait_until(
-      [&] {
-        auto info = redis().command_str({"INFO", "persistence"});
-        return info.find("aof_rewrite_in_progress:0") != std::string::npos &&
-               info.find("aof_rewrite_scheduled:0") != std::string::npos;
-      },
-      20s));
+  rewrite_aof();
+  if (HasFatalFailure()) return;
   redis().stop();
   // start() returns once the data is loaded (PING answers PONG); the gateway reconnects meanwhile.
   redis().start();
@@ -170,14 +164,8 @@ TEST_F(QueueDepthAcrossRestart, StaleGroupLagAfterAofReplayDoesNotMakeTheGateway
   auto ws = connect(token);
   int next = 0;
   send_and_drain(*ws, 3, next);
-  redis().command({"BGREWRITEAOF"});
-  ASSERT_TRUE(pt::wait_until(
-      [&] {
-        auto info = redis().command_str({"INFO", "persistence"});
-        return info.find("aof_rewrite_in_progress:0") != std::string::npos &&
-               info.find("aof_rewrite_scheduled:0") != std::string::npos;
-      },
-      10s));
+  rewrite_aof();
+  if (HasFatalFailure()) return;
   for (int round = 0; round < 4; ++round) send_and_drain(*ws, 4, next);
   ASSERT_EQ(group_field("pending"), 0);
   ASSERT_EQ(group_field("lag"), 0);

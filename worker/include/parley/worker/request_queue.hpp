@@ -61,6 +61,8 @@ class request_queue {
                                                           int attempts);
 
  private:
+  // Awaits one Redis call, counting it and, when it fails or Redis answers an error, one error.
+  net::awaitable<boost::system::result<redis::value>> counted(net::awaitable<boost::system::result<redis::value>> call);
   redis::client& reader_;
   redis::client& shared_;
   const worker_config& cfg_;

@@ -81,12 +81,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   boost::system::error_code ec;
   const auto as_json = json::parse(text, ec);
   const bool object = !ec && as_json.is_object();
+  const auto first = text.find_first_not_of(" \t\r\n");
+  const bool opens_object = first != std::string_view::npos && text[first] == '{';
 
   if (auto* e = std::get_if<p::frame_error>(&parsed)) {
-    require(object, "only JSON objects are rejected");
-    require(e->message.find(e->field) != std::string::npos, "an error names its field");
+    require(object || opens_object, "only JSON objects, or text that opens one, are rejected");
+    require(object || !e->field, "a frame that is not an object names no field");
+    require(!e->field || e->message.find(*e->field) != std::string::npos, "an error names its field");
   } else {
     const auto& f = std::get<p::client_frame>(parsed);
+    require(object || !opens_object, "text that opens an object but is not one is rejected");
     if (!object) {
       auto* m = std::get_if<p::message_frame>(&f);
       require(m && m->text == text && m->client_id.empty(), "a non-object text is a message of exactly that text");

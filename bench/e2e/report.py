@@ -92,24 +92,35 @@ def spikes(ttft):
     return count, worst, worst_turn
 
 
+def nice_step(span, ticks):
+    """The smallest of 1, 2, 5 x 10^k that divides `span` into at most `ticks` steps."""
+    step = 1
+    while True:
+        for m in (1, 2, 5):
+            if span / (m * step) <= ticks:
+                return m * step
+        step *= 10
+
+
 def svg_plot(title, series, path):
     """A line chart of TTFT per turn, one polyline per series: [(name, colour, [ms...])]."""
     w, h, left, right, top, bottom = 900, 420, 70, 20, 40, 50
     n = max(len(v) for _, _, v in series)
-    ymax = max(max(v) for _, _, v in series) * 1.05 or 1
+    ystep = nice_step(max(max(v) for _, _, v in series) or 1, 6)
+    ymax = ystep * -(-max(max(v) for _, _, v in series) // ystep) or ystep
     def x(i): return left + (w - left - right) * i / max(1, n - 1)
     def y(v): return top + (h - top - bottom) * (1 - v / ymax)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" '
              f'font-family="sans-serif" font-size="12">',
              f'<rect width="{w}" height="{h}" fill="white"/>',
              f'<text x="{w / 2}" y="22" text-anchor="middle" font-size="14">{title}</text>']
-    for k in range(6):
-        v = ymax * k / 5
+    for k in range(round(ymax / ystep) + 1):
+        v = ystep * k
         parts.append(f'<line x1="{left}" y1="{y(v):.1f}" x2="{w - right}" y2="{y(v):.1f}" stroke="#ddd"/>')
         parts.append(f'<text x="{left - 6}" y="{y(v) + 4:.1f}" text-anchor="end">{v:.0f}</text>')
-    step = max(1, round(n / 10 / 10) * 10)
-    for i in range(0, n, step):
-        parts.append(f'<text x="{x(i):.1f}" y="{h - bottom + 18}" text-anchor="middle">{i + 1}</text>')
+    step = nice_step(n, 10)
+    for turn in [1] + list(range(step, n + 1, step)):
+        parts.append(f'<text x="{x(turn - 1):.1f}" y="{h - bottom + 18}" text-anchor="middle">{turn}</text>')
     parts.append(f'<line x1="{left}" y1="{h - bottom}" x2="{w - right}" y2="{h - bottom}" stroke="black"/>')
     parts.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{h - bottom}" stroke="black"/>')
     parts.append(f'<text x="{w / 2}" y="{h - 10}" text-anchor="middle">turn</text>')

@@ -171,6 +171,8 @@ echo "### End to end (Parley as make run starts it vs llama-server, same model, 
 echo
 echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $started;"
 echo "load average at the start $start_load, at the end $(uptime | sed 's/.*load average: //')."
+echo "Model threads $threads on both sides (MODEL_THREADS; make run's default is every core), $parallel slots,"
+echo "$ctx tokens of context per session; loads: $loads; reply tokens: $reply_tokens."
 echo
 echo '```'
 echo "env -i PATH=... VAR_DIR=<tmp> ${parley_env[*]//MAX_NEW_TOKENS=1/MAX_NEW_TOKENS=N} scripts/run.sh"
@@ -182,3 +184,8 @@ echo
 echo "Ports are picked free for each server start; MODEL and MAX_NEW_TOKENS=N vary by table."
 echo
 python3 "$root/bench/e2e/report.py" "$work" "$svg_dir"
+# The raw results, for a second look: report.py DIR SVG_DIR prints the same from them.
+raw=$root/var/bench/e2e-raw-$(date -u +%Y%m%dT%H%M%SZ)
+mkdir -p "$raw" && cp "$work"/*.json "$work"/*.jsonl "$raw"/
+echo
+echo "Raw results: ${raw#"$root"/}"

@@ -37,11 +37,6 @@ void init_llama_once() {
   });
 }
 
-std::size_t common_prefix(const std::vector<llama_token>& a, const std::vector<llama_token>& b) {
-  const auto [ia, ib] = std::ranges::mismatch(a, b);
-  return static_cast<std::size_t>(ia - a.begin());
-}
-
 sampler_ptr make_sampler(const sampling_params& p, const std::vector<llama_logit_bias>& bias,
                          int n_vocab) {
   auto params = llama_sampler_chain_default_params();
@@ -65,12 +60,14 @@ sampler_ptr make_sampler(const sampling_params& p, const std::vector<llama_logit
   return chain;
 }
 
-std::string token_piece(const llama_vocab* vocab, llama_token token) {
+// `special`: control tokens as their text (for comparing token runs) instead of nothing (for
+// the reply).
+std::string token_piece(const llama_vocab* vocab, llama_token token, bool special = false) {
   std::string piece(16, '\0');
-  int n = llama_token_to_piece(vocab, token, piece.data(), static_cast<int>(piece.size()), 0, false);
+  int n = llama_token_to_piece(vocab, token, piece.data(), static_cast<int>(piece.size()), 0, special);
   if (n < 0) {
     piece.resize(-n);
-    n = llama_token_to_piece(vocab, token, piece.data(), static_cast<int>(piece.size()), 0, false);
+    n = llama_token_to_piece(vocab, token, piece.data(), static_cast<int>(piece.size()), 0, special);
   }
   piece.resize(std::max(n, 0));
   return piece;
@@ -133,7 +130,13 @@ engine::engine(const llama_config& config, model_ptr model, context_ptr context)
       vocab_(llama_model_get_vocab(model_.get())),
       prompt_(model_.get(), config.chat_template),
       n_ctx_seq_(static_cast<int>(llama_n_ctx_seq(context_.get()))),
-      batch_(config.n_batch) {
+      shift_min_(llama_memory_can_shift(llama_get_memory(context_.get()))
+                     ? static_cast<std::size_t>(config.shift_min_tokens)
+                     : 0),
+      piece_([vocab = vocab_](llama_token t) { return token_piece(vocab, t, true); }),
+      batch_(config.n_batch),
+      host_cache_(config.kv_reuse ? static_cast<std::size_t>(config.host_cache_mib) << 20 : 0) {
+  if (host_cache_.enabled()) metrics_.host_cache = &host_cache_.counters();
   if (config_.ignore_eos) {
     const int n_vocab = llama_vocab_n_tokens(vocab_);
     for (llama_token t = 0; t < n_vocab; ++t) {
@@ -260,10 +263,7 @@ engine::slot* engine::choose_slot(const std::string& session) {
     }
   }
   if (empty != nullptr) return empty;
-  if (lru != nullptr) {
-    metrics_.evictions.fetch_add(1, std::memory_order_relaxed);
-    clear_slot(*lru);
-  }
+  if (lru != nullptr) evict(*lru);
   return lru;
 }
 
@@ -275,21 +275,17 @@ void engine::start(slot& s, waiting_job& w) {
   auto& req = w.j->request();
   s.active = std::move(w.j);
   s.prompt = std::move(w.prompt);
-  s.session = req.session;
 
-  std::size_t keep = config_.kv_reuse ? common_prefix(s.cache, s.prompt) : 0;
-  // The last prompt token is always decoded again: its logits start the reply.
-  keep = std::min(keep, s.prompt.size() - 1);
-  if (keep < s.cache.size()) {
-    if (!llama_memory_seq_rm(llama_get_memory(context_.get()), s.seq, static_cast<llama_pos>(keep), -1)) {
-      llama_memory_seq_rm(llama_get_memory(context_.get()), s.seq, -1, -1);
-      keep = 0;
-    }
-    s.cache.resize(keep);
+  if (config_.kv_reuse) {
+    if (s.session != req.session) restore(s, req.session);
+    reuse_cache(s);
+  } else {
+    clear_slot(s);
   }
-  s.prefill_next = keep;
-  s.cached = static_cast<int>(keep);
-  metrics_.cached_tokens.fetch_add(keep, std::memory_order_relaxed);
+  s.session = req.session;
+  s.prefill_next = s.cache.size();
+  s.cached = static_cast<int>(s.cache.size());
+  metrics_.cached_tokens.fetch_add(s.cache.size(), std::memory_order_relaxed);
 
   const sampling_params& sp = req.sampling;
   s.max_new = std::min(sp.max_new_tokens, n_ctx_seq_ - static_cast<int>(s.prompt.size()));
@@ -425,6 +421,59 @@ void engine::fail(slot& s, boost::system::error_code ec) {
   s.reply.clear();
   // The cache may hold part of a failed batch; start the session over next time.
   clear_slot(s);
+}
+
+void engine::evict(slot& s) {
+  metrics_.evictions.fetch_add(1, std::memory_order_relaxed);
+  if (host_cache_.enabled() && !s.session.empty() && !s.cache.empty()) {
+    stored_state state;
+    state.bytes.resize(llama_state_seq_get_size(context_.get(), s.seq));
+    const std::size_t n = llama_state_seq_get_data(context_.get(), state.bytes.data(), state.bytes.size(), s.seq);
+    if (n > 0) {
+      state.bytes.resize(n);
+      state.tokens = std::move(s.cache);
+      host_cache_.put(s.session, std::move(state));
+    }
+  }
+  clear_slot(s);
+}
+
+// Scheduler thread, with `s` cleared (empty, or evicted for this turn).
+void engine::restore(slot& s, const std::string& session) {
+  clear_slot(s);
+  if (!host_cache_.enabled() || session.empty()) return;
+  auto state = host_cache_.take(session);
+  if (!state) return;
+  if (llama_state_seq_set_data(context_.get(), state->bytes.data(), state->bytes.size(), s.seq) == 0) {
+    spdlog::warn("llama: the kept KV state of a session did not load; prefilling its prompt");
+    metrics_.restore_failures.fetch_add(1, std::memory_order_relaxed);
+    clear_slot(s);
+    return;
+  }
+  s.cache = std::move(state->tokens);
+}
+
+// Keeps what the new prompt can use of the slot's cache (kv_reuse.hpp) and drops the rest;
+// s.prompt becomes the plan's prompt (spliced runs as generated).
+void engine::reuse_cache(slot& s) {
+  auto plan = plan_kv_reuse(s.cache, std::move(s.prompt), piece_, shift_min_);
+  s.prompt = std::move(plan.prompt);
+  auto* mem = llama_get_memory(context_.get());
+  bool ok = true;
+  for (const auto& sh : plan.shifts) {
+    const auto from = static_cast<llama_pos>(sh.from_begin);
+    const auto delta = static_cast<llama_pos>(sh.delta);
+    ok = ok && llama_memory_seq_rm(mem, s.seq, from + delta, from);
+    if (ok) llama_memory_seq_add(mem, s.seq, from, static_cast<llama_pos>(sh.from_end), delta);
+  }
+  ok = ok && llama_memory_seq_rm(mem, s.seq, static_cast<llama_pos>(plan.reused), -1);
+  if (!ok) {
+    clear_slot(s);
+    return;
+  }
+  s.cache.assign(s.prompt.begin(), s.prompt.begin() + static_cast<std::ptrdiff_t>(plan.reused));
+  metrics_.shifted_tokens.fetch_add(plan.shifted, std::memory_order_relaxed);
+  metrics_.spliced_tokens.fetch_add(plan.spliced, std::memory_order_relaxed);
 }
 
 void engine::clear_slot(slot& s) {

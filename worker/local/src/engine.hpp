@@ -4,16 +4,19 @@
 // free sequence slots, then builds one batch of one token for every reply in progress plus
 // prompt chunks of newly admitted requests, decodes it, and samples the next token of every
 // sequence that produced logits. A session's KV cache stays in its slot after the turn so the
-// next turn prefills only what changed; when every slot is taken, the least recently used idle
-// session is evicted.
+// next turn prefills only what changed (kv_reuse.hpp: common prefix, splicing, context shift);
+// when every slot is taken, the least recently used idle session is evicted, its KV state kept
+// in host memory (state_store.hpp) and restored when the session returns.
 //
 // Thread-safety: submit(), wake() and metrics() may be called from any thread; everything else
 // (the llama.cpp context, the slots, the waiting list) belongs to the scheduler thread.
 #include "engine_metrics.hpp"
 #include "job.hpp"
+#include "kv_reuse.hpp"
 #include "llama_handles.hpp"
 #include "prompt_builder.hpp"
 #include "reply_text.hpp"
+#include "state_store.hpp"
 
 #include <parley/worker/local/llama_config.hpp>
 
@@ -83,6 +86,9 @@ class engine {
   void finish(slot& s, finish_reason reason);
   void fail(slot& s, boost::system::error_code ec);
   void clear_slot(slot& s);
+  void evict(slot& s);
+  void restore(slot& s, const std::string& session);
+  void reuse_cache(slot& s);
 
   llama_config config_;
   model_ptr model_;
@@ -90,12 +96,15 @@ class engine {
   const llama_vocab* vocab_;
   prompt_builder prompt_;
   int n_ctx_seq_;
+  std::size_t shift_min_;  // 0 when the context cannot shift
+  piece_fn piece_;         // token -> text, special tokens as text, for splicing
   std::vector<llama_logit_bias> eog_bias_;  // bans end-of-generation tokens when ignore_eos
   batch_holder batch_;
   std::vector<slot> slots_;
   std::deque<waiting_job> waiting_;  // scheduler thread only, FIFO
   std::uint64_t tick_ = 0;
   std::size_t prefill_cursor_ = 0;  // round-robin start among prefilling slots
+  state_store host_cache_;
   engine_metrics metrics_;
 
   std::mutex mutex_;

@@ -30,6 +30,27 @@ void engine_metrics::write(std::string& out) const {
   scalar(out, "parley_llama_prompt_tokens_total", "counter", "prompt tokens prefilled", prompt_tokens);
   scalar(out, "parley_llama_cache_hit_tokens_total", "counter",
          "prompt tokens reused from a session's KV cache instead of prefilled", cached_tokens);
+  scalar(out, "parley_llama_cache_shifted_tokens_total", "counter",
+         "of the reused tokens: moved left (context shift) after the oldest turns were trimmed",
+         shifted_tokens);
+  scalar(out, "parley_llama_cache_spliced_tokens_total", "counter",
+         "of the reused tokens: kept as generated where the prompt spells the same text", spliced_tokens);
+  if (host_cache != nullptr) {
+    const auto& h = *host_cache;
+    scalar(out, "parley_llama_host_cache_bytes", "gauge", "bytes of evicted sessions' KV state held", h.bytes);
+    scalar(out, "parley_llama_host_cache_sessions", "gauge", "evicted sessions whose KV state is held",
+           h.entries);
+    scalar(out, "parley_llama_host_cache_saved_total", "counter", "KV states of evicted sessions kept",
+           h.saved);
+    scalar(out, "parley_llama_host_cache_hits_total", "counter",
+           "sessions coming back to a slot restored from the host cache", h.hits);
+    scalar(out, "parley_llama_host_cache_misses_total", "counter",
+           "sessions coming back to a slot with no state in the host cache", h.misses);
+    scalar(out, "parley_llama_host_cache_dropped_total", "counter",
+           "KV states dropped to stay within HOST_CACHE_MIB", h.dropped);
+    scalar(out, "parley_llama_host_cache_restore_failures_total", "counter",
+           "KV states llama.cpp refused to restore (the session was prefilled)", restore_failures);
+  }
   scalar(out, "parley_llama_generated_tokens_total", "counter", "tokens generated", generated_tokens);
   scalar(out, "parley_llama_decode_calls_total", "counter", "llama_decode calls", decode_calls);
   scalar(out, "parley_llama_evictions_total", "counter",

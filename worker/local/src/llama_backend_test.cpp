@@ -289,8 +289,9 @@ TEST(llama_backend, max_new_tokens_ends_with_length) {
   EXPECT_LE(g.outcome->generated_tokens, 5);
 }
 
-TEST(llama_backend, evicted_session_is_reprefilled_and_gives_the_same_text_as_a_fresh_run) {
-  const auto config = test::tiny_config();  // two slots
+TEST(llama_backend, without_a_host_cache_an_evicted_session_is_reprefilled_as_a_fresh_run) {
+  auto config = test::tiny_config();  // two slots
+  config.host_cache_mib = 0;
   auto b = test::load_or_fail(config);
   ASSERT_TRUE(b);
   auto a1 = run_one(*b, make_request("A", {user("my name is Ann")}, 12, 7));
@@ -313,6 +314,41 @@ TEST(llama_backend, evicted_session_is_reprefilled_and_gives_the_same_text_as_a_
   EXPECT_EQ(a2.outcome->generated_tokens, f2.outcome->generated_tokens);
 }
 
+TEST(llama_backend, an_evicted_session_is_restored_from_host_memory_as_if_never_evicted) {
+  const auto config = test::tiny_config();  // two slots, host cache on
+  auto b = test::load_or_fail(config);
+  ASSERT_TRUE(b);
+  auto a1 = run_one(*b, make_request("A", {user("my name is Ann")}, 12, 7));
+  ASSERT_TRUE(a1.outcome);
+  ASSERT_TRUE(run_one(*b, make_request("B", {user("I am B")}, 12, 8)).outcome);
+  ASSERT_TRUE(run_one(*b, make_request("C", {user("I am C")}, 12, 9)).outcome);
+  EXPECT_EQ(metric(*b, "parley_llama_evictions_total"), 1);  // C took A's slot
+  EXPECT_EQ(metric(*b, "parley_llama_host_cache_saved_total"), 1);
+  EXPECT_EQ(metric(*b, "parley_llama_host_cache_sessions"), 1);
+  EXPECT_GT(metric(*b, "parley_llama_host_cache_bytes"), 0);
+
+  const std::vector<chat_turn> turn2{user("my name is Ann"), bot(a1.outcome->text),
+                                     user("what is my name?")};
+  auto a2 = run_one(*b, make_request("A", turn2, 24, 11));
+  ASSERT_TRUE(a2.outcome);
+  EXPECT_GE(a2.outcome->cached_tokens, a1.outcome->prompt_tokens - 1);
+  EXPECT_EQ(metric(*b, "parley_llama_host_cache_hits_total"), 1);
+  EXPECT_EQ(metric(*b, "parley_llama_host_cache_restore_failures_total"), 0);
+  // A's state went back into a slot, B's (evicted for A) came in.
+  EXPECT_EQ(metric(*b, "parley_llama_host_cache_sessions"), 1);
+
+  auto kept = test::load_or_fail(config);
+  ASSERT_TRUE(kept);
+  auto k1 = run_one(*kept, make_request("A", {user("my name is Ann")}, 12, 7));
+  ASSERT_TRUE(k1.outcome);
+  ASSERT_EQ(k1.outcome->text, a1.outcome->text);
+  auto k2 = run_one(*kept, make_request("A", turn2, 24, 11));
+  ASSERT_TRUE(k2.outcome);
+  EXPECT_EQ(k2.outcome->cached_tokens, a2.outcome->cached_tokens);
+  EXPECT_EQ(a2.outcome->text, k2.outcome->text);
+  EXPECT_EQ(metric(*kept, "parley_llama_evictions_total"), 0);
+}
+
 TEST(llama_backend, trims_a_long_history_to_the_context_budget) {
   auto config = test::tiny_config();
   auto b = test::load_or_fail(config);
@@ -328,30 +364,56 @@ TEST(llama_backend, trims_a_long_history_to_the_context_budget) {
   EXPECT_LE(g.outcome->prompt_tokens, b->context_per_session() - config.reply_budget);
 }
 
+struct long_conversation {
+  int cached = 0;    // prompt tokens reused, turns 2 and later
+  int prompt = 0;    // prompt tokens, turns 2 and later
+  int trimmed = 0;   // turns whose prompt is shorter than the one before: the oldest turns went
+  double shifted = 0;
+};
+
 // Cache hits over a conversation that outgrows the prompt budget.
-int cached_over_long_conversation(int trim_turns) {
+long_conversation run_long_conversation(int trim_turns, int shift_min_tokens) {
   auto config = test::tiny_config();
   config.trim_turns = trim_turns;
+  config.shift_min_tokens = shift_min_tokens;
+  long_conversation out;
   auto b = test::load_or_fail(config);
-  if (!b) return -1;
+  if (!b) return out;
   std::vector<chat_turn> history;
-  int cached = 0;
-  for (int turn = 0; turn < 16; ++turn) {
+  int previous_prompt = 0;
+  for (int turn = 0; turn < 20; ++turn) {
     history.push_back(user("turn " + std::to_string(turn) + " tells a little more of the story"));
     auto g = run_one(*b, make_request("long-chat", history, 16, turn));
-    if (!g.outcome) return -1;
-    cached += g.outcome->cached_tokens;
+    EXPECT_TRUE(g.outcome);
+    if (!g.outcome) return out;
+    if (turn > 0) {
+      out.cached += g.outcome->cached_tokens;
+      out.prompt += g.outcome->prompt_tokens;
+      out.trimmed += g.outcome->prompt_tokens < previous_prompt;
+    }
+    previous_prompt = g.outcome->prompt_tokens;
     history.push_back(bot(g.outcome->text));
   }
-  return cached;
+  out.shifted = metric(*b, "parley_llama_cache_shifted_tokens_total");
+  return out;
 }
 
-TEST(llama_backend, block_trimming_keeps_reusing_the_cache_of_a_long_conversation) {
-  const int by_block = cached_over_long_conversation(4);
-  const int by_turn = cached_over_long_conversation(1);
-  ASSERT_GE(by_block, 0);
-  ASSERT_GE(by_turn, 0);
-  EXPECT_GT(by_block, by_turn);
+TEST(llama_backend, without_shifting_block_trimming_keeps_reusing_the_cache) {
+  const auto by_block = run_long_conversation(4, 0);
+  const auto by_turn = run_long_conversation(1, 0);
+  ASSERT_GE(by_turn.trimmed, 2) << "the conversation outgrows the budget";
+  EXPECT_GT(by_block.cached, by_turn.cached);
+  EXPECT_EQ(by_block.shifted + by_turn.shifted, 0);
+}
+
+TEST(llama_backend, trimming_shifts_the_kept_turns_instead_of_prefilling_them_again) {
+  const auto unshifted = run_long_conversation(1, 0);
+  const auto shifted = run_long_conversation(1, 16);
+  ASSERT_GE(shifted.trimmed, 2) << "the conversation outgrows the budget";
+  EXPECT_GT(shifted.shifted, 0);
+  EXPECT_GT(shifted.cached, unshifted.cached);
+  // Every turn prefills little more than its new message; trimmed turns included.
+  EXPECT_GT(shifted.cached, shifted.prompt * 8 / 10) << shifted.cached << " of " << shifted.prompt;
 }
 
 TEST(llama_backend, errors_are_reported_not_thrown) {

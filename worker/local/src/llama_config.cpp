@@ -23,6 +23,10 @@ void register_options(CLI::App& app, llama_config& c) {
   add("--chat-template", c.chat_template, "CHAT_TEMPLATE",
       "empty: the model's own template; 'transcript': Human:/Bot: form");
   add("--kv-reuse", c.kv_reuse, "KV_REUSE", "reuse a session's KV cache across turns");
+  add("--shift-min-tokens", c.shift_min_tokens, "SHIFT_MIN_TOKENS",
+      "shortest cached run moved left after trimming instead of prefilled again (0: never)");
+  add("--host-cache-mib", c.host_cache_mib, "HOST_CACHE_MIB",
+      "host memory for the KV state of evicted sessions, restored when they return (0: off)");
   add("--ignore-eos", c.ignore_eos, "IGNORE_EOS",
       "benchmarks and tests: never end a reply at the model's end token, only at --max-new-tokens");
 }
@@ -35,6 +39,8 @@ std::optional<std::string> validate(const llama_config& c) {
   if (c.n_batch < c.n_parallel) return "--batch-size must be at least --parallel";
   if (c.prefill_chunk < 1) return "--prefill-chunk must be at least 1";
   if (c.trim_turns < 1) return "--trim-turns must be at least 1";
+  if (c.shift_min_tokens < 0) return "--shift-min-tokens must not be negative";
+  if (c.host_cache_mib < 0) return "--host-cache-mib must not be negative";
   if (c.threads < 0) return "--threads must not be negative";
   if (!c.chat_template.empty() && c.chat_template != "transcript") {
     return "--chat-template must be empty or 'transcript'";

@@ -40,6 +40,14 @@ struct llama_config {
   std::string chat_template;
   // Keep a session's KV cache after its turn and prefill only the new tokens next time.
   bool kv_reuse = true;
+  // When trimming dropped the oldest turns, the kept turns are still in the cache, further
+  // right: a run of at least this many equal tokens is moved left (llama.cpp's K-shift, as
+  // llama-server's context shift) instead of being prefilled again. 0: never shift.
+  int shift_min_tokens = 16;
+  // Host memory (MiB) for the KV state of sessions evicted from their slot: a returning session
+  // is restored from it instead of prefilled again, the least recently evicted dropped first.
+  // 0: off. Each state costs about the KV cache of its tokens (see /metrics).
+  int host_cache_mib = 2048;
   // Benchmarks and tests: never sample an end-of-generation token, so every reply runs to
   // max_new_tokens (or the context's end), as llama-batched-bench decodes a fixed count, and a
   // test can count on a reply that is still running.

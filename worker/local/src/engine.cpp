@@ -115,17 +115,28 @@ boost::system::result<std::unique_ptr<engine>> engine::create(const llama_config
   // then only reads each sequence's own cells.
   cparams.kv_unified = false;
   cparams.no_perf = true;
+  // One pool for the worker's life (without it ggml starts threads for every decode call), with
+  // the configured spinning.
+  auto pool_params = ggml_threadpool_params_default(threads);
+  pool_params.poll = static_cast<std::uint32_t>(config.poll);
+  threadpool_ptr pool(ggml_threadpool_new(&pool_params));
+  if (!pool) {
+    spdlog::error("llama: cannot start {} inference threads", threads);
+    return llama_errc::context_failed;
+  }
   context_ptr context(llama_init_from_model(model.get(), cparams));
   if (!context) {
     spdlog::error("llama: cannot create a context of {} tokens", cparams.n_ctx);
     return llama_errc::context_failed;
   }
-  return std::unique_ptr<engine>(new engine(config, std::move(model), std::move(context)));
+  llama_attach_threadpool(context.get(), pool.get(), pool.get());
+  return std::unique_ptr<engine>(new engine(config, std::move(model), std::move(pool), std::move(context)));
 }
 
-engine::engine(const llama_config& config, model_ptr model, context_ptr context)
+engine::engine(const llama_config& config, model_ptr model, threadpool_ptr threads, context_ptr context)
     : config_(config),
       model_(std::move(model)),
+      threads_(std::move(threads)),
       context_(std::move(context)),
       vocab_(llama_model_get_vocab(model_.get())),
       prompt_(model_.get(), config.chat_template),

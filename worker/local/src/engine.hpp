@@ -75,7 +75,7 @@ class engine {
     std::string reply;
   };
 
-  engine(const llama_config& config, model_ptr model, context_ptr context);
+  engine(const llama_config& config, model_ptr model, threadpool_ptr threads, context_ptr context);
 
   void run();
   void admit();
@@ -92,6 +92,7 @@ class engine {
 
   llama_config config_;
   model_ptr model_;
+  threadpool_ptr threads_;  // outlives context_, which runs its graphs on it
   context_ptr context_;
   const llama_vocab* vocab_;
   prompt_builder prompt_;

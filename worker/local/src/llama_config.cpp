@@ -17,6 +17,8 @@ void register_options(CLI::App& app, llama_config& c) {
   add("--batch-size", c.n_batch, "BATCH_SIZE", "tokens per decode call");
   add("--prefill-chunk", c.prefill_chunk, "PREFILL_CHUNK", "prompt tokens of one request per decode call");
   add("--threads", c.threads, "MODEL_THREADS", "CPU threads for inference (0: all)");
+  add("--poll", c.poll, "MODEL_POLL",
+      "0-100: how long inference threads spin for work before sleeping (0: never spin)");
   add("--reply-budget", c.reply_budget, "REPLY_BUDGET", "context tokens reserved for the reply");
   add("--trim-turns", c.trim_turns, "TRIM_TURNS",
       "trim a long history in blocks of this many user turns (keeps the KV cache reusable)");
@@ -42,6 +44,7 @@ std::optional<std::string> validate(const llama_config& c) {
   if (c.shift_min_tokens < 0) return "--shift-min-tokens must not be negative";
   if (c.host_cache_mib < 0) return "--host-cache-mib must not be negative";
   if (c.threads < 0) return "--threads must not be negative";
+  if (c.poll < 0 || c.poll > 100) return "--poll must be between 0 and 100";
   if (!c.chat_template.empty() && c.chat_template != "transcript") {
     return "--chat-template must be empty or 'transcript'";
   }

@@ -27,6 +27,9 @@ TEST(llama_config, flags_set_the_fields) {
 TEST(llama_config, environment_variables_set_the_fields) {
   ::setenv("PREFILL_CHUNK", "32", 1);
   ::setenv("MODEL_THREADS", "3", 1);
+  ::setenv("MODEL_POLL", "0", 1);
+  ::setenv("SHIFT_MIN_TOKENS", "0", 1);
+  ::setenv("HOST_CACHE_MIB", "64", 1);
   CLI::App app;
   llama_config c;
   register_options(app, c);
@@ -34,8 +37,14 @@ TEST(llama_config, environment_variables_set_the_fields) {
   app.parse(1, argv);
   ::unsetenv("PREFILL_CHUNK");
   ::unsetenv("MODEL_THREADS");
+  ::unsetenv("MODEL_POLL");
+  ::unsetenv("SHIFT_MIN_TOKENS");
+  ::unsetenv("HOST_CACHE_MIB");
   EXPECT_EQ(c.prefill_chunk, 32);
   EXPECT_EQ(c.threads, 3);
+  EXPECT_EQ(c.poll, 0);
+  EXPECT_EQ(c.shift_min_tokens, 0);
+  EXPECT_EQ(c.host_cache_mib, 64);
 }
 
 TEST(llama_config, leaves_sampling_and_the_system_prompt_to_the_worker) {
@@ -73,6 +82,15 @@ TEST(llama_config, validate_names_the_bad_setting) {
   bad = c;
   bad.chat_template = "jinja";
   EXPECT_EQ(validate(bad).value_or(""), "--chat-template must be empty or 'transcript'");
+  bad = c;
+  bad.poll = 101;
+  EXPECT_EQ(validate(bad).value_or(""), "--poll must be between 0 and 100");
+  bad = c;
+  bad.host_cache_mib = -1;
+  EXPECT_EQ(validate(bad).value_or(""), "--host-cache-mib must not be negative");
+  bad = c;
+  bad.shift_min_tokens = -1;
+  EXPECT_EQ(validate(bad).value_or(""), "--shift-min-tokens must not be negative");
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #pragma once
 // Owning handles for llama.cpp objects.
+#include <ggml-cpu.h>
 #include <llama.h>
 
 #include <memory>
@@ -16,6 +17,11 @@ struct sampler_deleter {
   void operator()(llama_sampler* s) const noexcept { llama_sampler_free(s); }
 };
 
+struct threadpool_deleter {
+  void operator()(ggml_threadpool* t) const noexcept { ggml_threadpool_free(t); }
+};
+
+using threadpool_ptr = std::unique_ptr<ggml_threadpool, threadpool_deleter>;
 using model_ptr = std::unique_ptr<llama_model, model_deleter>;
 using context_ptr = std::unique_ptr<llama_context, context_deleter>;
 using sampler_ptr = std::unique_ptr<llama_sampler, sampler_deleter>;

@@ -28,6 +28,10 @@ struct llama_config {
   int prefill_chunk = 128;
   // CPU threads for decoding; 0 means every hardware thread.
   int threads = 0;
+  // How long ggml's threads spin for the next piece of work before they sleep, 0 (never: they
+  // leave the cores to the gateway and Redis on a shared box) to 100 (the longest); ggml's and
+  // llama-server's default is 50. The threads are one pool for the worker's life.
+  int poll = 50;
   // Tokens kept free for the reply: the prompt budget is n_ctx - reply_budget, filled with the
   // newest turns that fit.
   int reply_budget = 256;

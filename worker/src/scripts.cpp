@@ -65,7 +65,9 @@ append_event(KEYS[4], ARGV[6], ARGV[7], ARGV[5])
 for i = 2, 7 do
   if i ~= 6 then redis.call('PEXPIRE', KEYS[i], ARGV[8]) end
 end
-return 1
+if (tonumber(redis.call('HGET', KEYS[2], 'next_seq') or '0') or 0) > seq then return 1 end
+redis.call('DEL', KEYS[1])
+return 2
 )lua"));
   return s;
 }

@@ -71,12 +71,12 @@ net::awaitable<session_outcome> session_runner::handle(request_entry entry) {
     co_return session_outcome::released;
   }
 
-  auto acquired = co_await store_.acquire(entry.token);
+  auto acquired = co_await store_.acquire_and_read(entry.token);
   if (!acquired) {
     spdlog::warn("session lease for request {}: {}", entry.id, acquired.error().message());
     co_return session_outcome::abandoned;
   }
-  if (!*acquired) {
+  if (!acquired->acquired) {
     // The holder re-checks for work before it releases (the release script), so this entry's
     // message will be answered by it. A claimed entry may belong to a dead worker whose lease
     // has not expired yet: leave it pending so that it is claimed again later.
@@ -89,7 +89,7 @@ net::awaitable<session_outcome> session_runner::handle(request_entry entry) {
   auto ctx = std::make_shared<session_context>(ex_, std::move(entry));
   ctx->read_at = read_at;
   net::co_spawn(ex_, heartbeat(ctx), net::detached);
-  const auto end = co_await answer_all(*ctx);
+  const auto end = co_await answer_all(*ctx, std::move(acquired->state));
   ctx->done = true;
   ctx->heartbeat_timer.cancel();
 
@@ -142,11 +142,19 @@ net::awaitable<void> session_runner::heartbeat(std::shared_ptr<session_context> 
   }
 }
 
-net::awaitable<session_runner::ending> session_runner::answer_all(session_context& ctx) {
+net::awaitable<session_runner::ending> session_runner::answer_all(session_context& ctx, session_state first) {
   const std::string& token = ctx.entry.token;
+  std::optional<session_state> known = std::move(first);
   for (;;) {
     if (ctx.lease_lost) co_return ending::lease_lost;
-    auto state = co_await store_.read_state(token);
+    // (No co_await inside ?: — g++ 12 mishandles it.)
+    result<session_state> state = errc::unexpected_reply;
+    if (known) {
+      state = std::move(*known);
+      known.reset();
+    } else {
+      state = co_await store_.read_state(token);
+    }
     if (!state) {
       spdlog::error("reading session of request {}: {}", ctx.entry.id, state.error().message());
       co_return ending::abandoned;
@@ -161,6 +169,7 @@ net::awaitable<session_runner::ending> session_runner::answer_all(session_contex
     if (shutting_down_) co_return ending::handed_back;
     switch (co_await answer_turn(ctx, *state, state->done_seq + 1)) {
       case step::next: break;
+      case step::released: co_return ending::released;
       case step::lease_lost: co_return ending::lease_lost;
       case step::handed_back: co_return ending::handed_back;
       case step::abandoned: co_return ending::abandoned;
@@ -283,9 +292,10 @@ net::awaitable<session_runner::step> session_runner::answer_turn(session_context
   }
   const std::string end = reply_end_event(reply, to_string(gen.reason), timing);
   auto stored = co_await store_reply(ctx, seq, reply, end);
-  if (stored == step::next && reply.stopped) {
+  const bool kept = stored == step::next || stored == step::released;
+  if (kept && reply.stopped) {
     metrics_.turn(turn_result::stopped);
-  } else if (stored == step::next) {
+  } else if (kept) {
     metrics_.turn(turn_result::completed);
   }
   co_return stored;
@@ -296,6 +306,8 @@ net::awaitable<session_runner::step> session_runner::store_reply(session_context
   auto r = co_await store_.complete(ctx.entry.token, seq, reply.reply_to, history_entry_json(reply), event_json);
   if (!r) co_return step::abandoned;
   switch (*r) {
+    case complete_status::stored_released:
+      co_return step::released;
     case complete_status::stored:
     case complete_status::not_next:
       co_return step::next;
@@ -323,7 +335,7 @@ net::awaitable<session_runner::step> session_runner::dead_letter(session_context
   reply.timestamp = now_iso8601();
   reply.error = std::string(generation_failed);
   auto stored = co_await store_reply(ctx, seq, reply, error_event(reply, generation_failed, generation_failed_text));
-  if (stored == step::next) metrics_.turn(turn_result::dead_lettered);
+  if (stored == step::next || stored == step::released) metrics_.turn(turn_result::dead_lettered);
   co_return stored;
 }
 

@@ -46,33 +46,18 @@ net::awaitable<result<redis::value>> session_store::run(const redis::script& s, 
   co_return std::move(*r);
 }
 
-net::awaitable<result<bool>> session_store::acquire(const std::string& token) {
-  metrics_.redis_commands(1);
-  redis::command cmd{"SET", keys::lease(token), owner_, "NX", "PX", lease_ttl_ms_};
-  auto r = co_await redis_.exec(std::move(cmd));
-  if (!r) {
-    metrics_.redis_error();
-    co_return fail<bool>(r.error());
-  }
-  if (r->is_error()) co_return fail<bool>(redis::errc::reply_error);
-  co_return !r->is_nil();
-}
+namespace {
 
-net::awaitable<result<session_state>> session_store::read_state(const std::string& token) {
-  metrics_.redis_commands(2);
-  std::vector<redis::command> cmds{
+std::vector<redis::command> state_commands(const std::string& token) {
+  return {
       {"HMGET", keys::session(token), std::string(keys::field::next_seq), std::string(keys::field::done_seq),
        std::string(keys::field::name)},
       {"LRANGE", keys::history(token), "0", "-1"},
   };
-  auto r = co_await redis_.exec_pipeline(std::move(cmds));
-  if (!r) {
-    metrics_.redis_error();
-    co_return r.error();
-  }
-  const auto& fields = (*r)[0];
-  const auto& history = (*r)[1];
-  if (!fields.is_array() || fields.elements.size() != 3 || !history.is_array()) co_return errc::unexpected_reply;
+}
+
+result<session_state> parse_state(const redis::value& fields, const redis::value& history) {
+  if (!fields.is_array() || fields.elements.size() != 3 || !history.is_array()) return errc::unexpected_reply;
   session_state st;
   st.exists = !fields.elements[2].is_nil() || !fields.elements[0].is_nil();
   st.next_seq = fields.elements[0].as_integer().value_or(0);
@@ -80,10 +65,43 @@ net::awaitable<result<session_state>> session_store::read_state(const std::strin
   st.history.reserve(history.elements.size());
   for (const auto& e : history.elements) {
     auto s = e.as_string();
-    if (!s) co_return errc::history_corrupt;
+    if (!s) return errc::history_corrupt;
     st.history.emplace_back(*s);
   }
-  co_return st;
+  return st;
+}
+
+}  // namespace
+
+net::awaitable<result<acquired_session>> session_store::acquire_and_read(const std::string& token) {
+  metrics_.redis_commands(3);
+  std::vector<redis::command> cmds{{"SET", keys::lease(token), owner_, "NX", "PX", lease_ttl_ms_}};
+  for (auto& c : state_commands(token)) cmds.push_back(std::move(c));
+  auto r = co_await redis_.exec_pipeline(std::move(cmds));
+  if (!r) {
+    metrics_.redis_error();
+    co_return r.error();
+  }
+  if (r->size() != 3) co_return errc::unexpected_reply;
+  if ((*r)[0].is_error()) co_return redis::errc::reply_error;
+  acquired_session out;
+  out.acquired = !(*r)[0].is_nil();
+  if (!out.acquired) co_return out;
+  auto st = parse_state((*r)[1], (*r)[2]);
+  if (!st) co_return st.error();
+  out.state = std::move(*st);
+  co_return out;
+}
+
+net::awaitable<result<session_state>> session_store::read_state(const std::string& token) {
+  metrics_.redis_commands(2);
+  auto r = co_await redis_.exec_pipeline(state_commands(token));
+  if (!r) {
+    metrics_.redis_error();
+    co_return r.error();
+  }
+  if (r->size() != 2) co_return errc::unexpected_reply;
+  co_return parse_state((*r)[0], (*r)[1]);
 }
 
 net::awaitable<result<attempt_start>> session_store::begin_attempt(const std::string& token, long long seq) {
@@ -156,6 +174,7 @@ net::awaitable<result<complete_status>> session_store::complete(const std::strin
   auto v = r->as_integer();
   if (!v) co_return errc::unexpected_reply;
   switch (*v) {
+    case 2: co_return complete_status::stored_released;
     case 1: co_return complete_status::stored;
     case 0: co_return complete_status::not_next;
     case -1: co_return complete_status::lease_lost;

@@ -23,7 +23,9 @@ const redis::script& heartbeat();
 // KEYS lease, session, history, events, attempts, stop, dedupe; ARGV owner, seq, reply_to,
 // history entry json, final event json, retention, notify channel, ttl_ms.
 // Stores the bot reply only if it is the next one (done_seq == seq-1): exactly one reply per
-// user message. Returns 1 stored, 0 not the next seq, -1 not the owner, -2 session gone.
+// user message. When that answered every message, the lease is released in the same step (as
+// release() would). Returns 2 stored and released, 1 stored (more messages wait), 0 not the next
+// seq, -1 not the owner, -2 session gone.
 const redis::script& complete();
 
 // KEYS lease, session; ARGV owner. Deletes the lease only if ours and every message is

@@ -41,11 +41,13 @@ class session_runner {
 
  private:
   struct session_context;
-  enum class step { next, lease_lost, handed_back, abandoned };
+  // released: the reply was stored, every message is answered and the lease is gone.
+  enum class step { next, released, lease_lost, handed_back, abandoned };
   // How answering a session whose lease we hold ends: the outcomes of handle() but lease_busy.
   enum class ending { released, lease_lost, handed_back, abandoned };
 
-  net::awaitable<ending> answer_all(session_context& ctx);
+  // `first`: the state read together with the lease.
+  net::awaitable<ending> answer_all(session_context& ctx, session_state first);
   net::awaitable<step> answer_turn(session_context& ctx, const session_state& state, long long seq);
   net::awaitable<step> dead_letter(session_context& ctx, long long seq, const std::string& message_id,
                                    const std::string& error, int attempts);

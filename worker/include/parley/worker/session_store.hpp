@@ -42,7 +42,14 @@ struct emit_result {
   std::vector<std::string> ids;  // stream ids of the appended events, in order
 };
 
-enum class complete_status { stored, not_next, lease_lost, session_gone };
+// stored_released: stored, every message answered, and the lease released in the same script.
+enum class complete_status { stored, stored_released, not_next, lease_lost, session_gone };
+
+// acquire_and_read: whether the lease is ours now, and if it is, the session's state.
+struct acquired_session {
+  bool acquired = false;
+  session_state state;
+}; 
 
 template <class T>
 using result = boost::system::result<T>;
@@ -53,8 +60,9 @@ class session_store {
 
   const std::string& owner() const noexcept { return owner_; }
 
-  // SET lease NX PX: true if this worker now holds the session.
-  net::awaitable<result<bool>> acquire(const std::string& token);
+  // SET lease NX PX and, in the same round trip, the session's state (read right after the SET;
+  // meaningful only when the SET took the lease).
+  net::awaitable<result<acquired_session>> acquire_and_read(const std::string& token);
   net::awaitable<result<session_state>> read_state(const std::string& token);
   net::awaitable<result<attempt_start>> begin_attempt(const std::string& token, long long seq);
   // Appends events (already serialised) in one script, unless the lease is no longer ours.

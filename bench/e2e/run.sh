@@ -10,7 +10,7 @@
 #
 # Usage: bench/e2e/run.sh [BUILD_DIR]
 #   env: BENCH_QUICK=1 (a small subset, for iteration), MODEL_THREADS (default: every core, as
-#   make run), E2E_LOADS ("1x50 10x20 100x5 1000x3"), E2E_REPLY_TOKENS ("8 128"), E2E_MODELS
+#   make run), MODEL_POLL (50, both sides), E2E_LOADS ("1x50 10x20 100x5 1000x3"), E2E_REPLY_TOKENS ("8 128"), E2E_MODELS
 #   (stories260K and bench-small paths), E2E_LONG_TURNS (200)
 #
 # Settings that differ from make run's, and why: IGNORE_EOS=true and MAX_NEW_TOKENS=N so that
@@ -28,6 +28,7 @@ build=$(realpath -m "$build")
 parallel=4   # the worker's PARALLEL and MAX_CONCURRENT_TURNS defaults: llama-server's -np
 ctx=2048     # the worker's CTX_SIZE default (context per session): llama-server's -c / -np
 threads=${MODEL_THREADS:-$(nproc)}
+poll=${MODEL_POLL:-50}  # both sides: the worker's MODEL_POLL and llama-server's --poll (default 50)
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
   loads=${E2E_LOADS:-"1x10 10x4"}
   reply_tokens=${E2E_REPLY_TOKENS:-"8"}
@@ -80,7 +81,7 @@ start_parley() {  # MODEL REPLY_TOKENS
   while :; do metrics_base=$(free_port); port_free $((metrics_base + 1)) && break; done
   worker_metrics=$((metrics_base + 1))
   parley_env=(PORT="$gw_port" REDIS_PORT="$(free_port)" METRICS_PORT_BASE="$metrics_base"
-              MODEL="$1" MODEL_THREADS="$threads" MAX_NEW_TOKENS="$2" IGNORE_EOS=true
+              MODEL="$1" MODEL_THREADS="$threads" MODEL_POLL="$poll" MAX_NEW_TOKENS="$2" IGNORE_EOS=true
               RATE_BURST=1000000000 RATE_PER_SECOND=1000000000 MAX_QUEUE=1000000000 MAX_CONNECTIONS_PER_IP=1000000)
   env -i PATH="$PATH" HOME="$HOME" VAR_DIR="$work/state" BUILD_DIR="$build" "${parley_env[@]}" \
     "$root/scripts/run.sh" >"$work/parley-$gw_port.log" 2>&1 &
@@ -92,7 +93,7 @@ start_parley() {  # MODEL REPLY_TOKENS
 start_llama() {  # MODEL
   llama_port=$(free_port)
   llama_cmd=("$llama_server" -m "$1" --host 127.0.0.1 --port "$llama_port" -np "$parallel" -c $((ctx * parallel))
-             -t "$threads" --metrics)
+             -t "$threads" --poll "$poll" --metrics)
   "${llama_cmd[@]}" >"$work/llama-$llama_port.log" 2>&1 &
   llama_pid=$!
   wait_http "$llama_port" /health
@@ -171,7 +172,7 @@ echo "### End to end (Parley as make run starts it vs llama-server, same model, 
 echo
 echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $started;"
 echo "load average at the start $start_load, at the end $(uptime | sed 's/.*load average: //')."
-echo "Model threads $threads on both sides (MODEL_THREADS; make run's default is every core), $parallel slots,"
+echo "Model threads $threads and poll $poll on both sides (MODEL_THREADS; make run's default is every core), $parallel slots,"
 echo "$ctx tokens of context per session; loads: $loads; reply tokens: $reply_tokens."
 echo
 echo '```'

@@ -28,9 +28,20 @@ namespace parley::redis {
 
 namespace net = boost::asio;
 
+struct endpoint {
+  std::string host;
+  std::uint16_t port = 6379;
+};
+
 struct config {
   std::string host = "127.0.0.1";
   std::uint16_t port = 6379;
+  // Redis Cluster seed nodes besides host:port (redis://h1:p1,h2:p2,...). A URL that names
+  // several hosts names a cluster; one host is a cluster too when the server says
+  // cluster_enabled:1, which the client asks on its first connection.
+  std::vector<endpoint> more_seeds;
+  // How often the cluster slot map is read again besides MOVED and lost connections.
+  std::chrono::milliseconds cluster_refresh{10000};
   std::string username;  // ACL user; empty means "default"
   std::string password;  // AUTH is sent after connect when non-empty
   int db = 0;
@@ -45,7 +56,9 @@ struct config {
   std::size_t max_queued = 65536;
 };
 
-// Parses redis://[user[:password]@]host[:port][/db]. Unknown schemes and bad ports are errors.
+// Parses redis://[user[:password]@]host[:port][,host[:port]...][/db]. Unknown schemes and bad
+// ports are errors, and so is a database number with several hosts (a cluster has only db 0:
+// errc::db_on_cluster).
 boost::system::result<config> parse_url(std::string_view url);
 
 using command = std::vector<std::string>;

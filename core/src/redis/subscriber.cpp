@@ -101,6 +101,7 @@ class subscriber_impl : public detail::connection_base<subscriber_impl> {
     resync_pending_ = had_connection_ && unconfirmed_ > 0;
   }
   void on_teardown() {}
+  void on_open_failed(error_code) {}
   void on_lost() { release_waiters(errc::connection_lost); }
   void on_stopped() { release_waiters(errc::shut_down); }
 

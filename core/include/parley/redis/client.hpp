@@ -3,7 +3,11 @@
 // (redisFormatCommandArgv to encode, redisReader to decode).
 //
 // One `client` owns one TCP connection and pipelines: commands issued concurrently are written
-// back to back and matched to replies in order. It reconnects by itself with exponential
+// back to back and matched to replies in order. On Redis Cluster (several hosts in the URL, or a
+// server that says cluster_enabled:1) it holds one such connection per node and routes each
+// pipeline by its keys, which must all hash to one slot (else errc::cross_slot, nothing sent);
+// redirects are followed, a slot nobody serves is errc::cluster_down. Standalone servers take
+// the same path as before clusters existed, plus one relaxed atomic load per call. It reconnects by itself with exponential
 // backoff; while Redis is unreachable every command completes at once with
 // `errc::not_connected`, so callers can answer clients with a clear error instead of waiting.
 //
@@ -64,6 +68,9 @@ boost::system::result<config> parse_url(std::string_view url);
 using command = std::vector<std::string>;
 
 class client_impl;
+namespace detail {
+class cluster_router;
+}
 
 class client {
  public:
@@ -96,7 +103,8 @@ class client {
   void on_connect(std::function<void()> fn);
 
  private:
-  std::shared_ptr<client_impl> impl_;
+  std::shared_ptr<client_impl> impl_;  // standalone: the connection; cluster: the first seed's
+  std::shared_ptr<detail::cluster_router> cluster_;
 };
 
 // A Lua script run with EVALSHA, falling back to EVAL when the server does not know the hash

@@ -59,6 +59,27 @@ void client::on_connect(std::function<void()> fn) {
   cluster_->on_connect(std::move(fn));
 }
 
+std::optional<endpoint> client::node_for(std::string_view key) const {
+  switch (cluster_->kind()) {
+    case detail::cluster_router::topology::standalone: return endpoint{impl_->cfg().host, impl_->cfg().port};
+    case detail::cluster_router::topology::cluster:
+      if (auto m = cluster_->master_of(detail::key_slot(key))) return endpoint{m->host, m->port};
+      return std::nullopt;
+    case detail::cluster_router::topology::unknown: break;
+  }
+  return std::nullopt;
+}
+
+void client::refresh_map() {
+  if (cluster_->kind() == detail::cluster_router::topology::cluster) cluster_->request_refresh();
+}
+
+void client::on_config_error(std::function<void(boost::system::error_code)> fn) {
+  impl_->on_connect_failed([fn = std::move(fn)](boost::system::error_code ec) {
+    if (ec == errc::db_on_cluster) fn(ec);
+  });
+}
+
 net::awaitable<boost::system::result<std::vector<value>>> client::exec_pipeline(std::vector<command> cmds) {
   if (cluster_->kind() == detail::cluster_router::topology::cluster) {
     auto router = cluster_;

@@ -109,6 +109,14 @@ void cluster_router::moved(std::uint16_t slot, const node_address& to) {
   request_refresh();
 }
 
+std::optional<node_address> cluster_router::master_of(std::uint16_t slot) const {
+  std::lock_guard lock(mu_);
+  if (!map_known_) return std::nullopt;
+  const auto* m = map_.master_of(slot);
+  if (!m) return std::nullopt;
+  return *m;
+}
+
 void cluster_router::request_refresh() {
   net::dispatch(strand_, [self = shared_from_this()] {
     self->refresh_wanted_ = true;

@@ -49,6 +49,8 @@ class cluster_router : public std::enable_shared_from_this<cluster_router> {
   bool connected() const;
 
   net::awaitable<boost::system::result<std::vector<value>>> exec(std::vector<command> cmds);
+  std::optional<node_address> master_of(std::uint16_t slot) const;
+  void request_refresh();
 
   void on_connect(std::function<void()> fn) { on_connect_ = std::move(fn); }
 
@@ -58,7 +60,6 @@ class cluster_router : public std::enable_shared_from_this<cluster_router> {
   std::shared_ptr<client_impl> node_for_slot(std::uint16_t slot, bool& map_known);
   std::shared_ptr<client_impl> any_node();
   void moved(std::uint16_t slot, const node_address& to);
-  void request_refresh();
   net::awaitable<void> refresh_loop();
   net::awaitable<bool> refresh_once();
 

@@ -5,9 +5,13 @@
 
 #include <parley/keys.hpp>
 #include <parley/redis/client.hpp>
+#include <parley/redis/subscriber.hpp>
 #include <parley/test/redis_cluster.hpp>
 
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <functional>
 
 namespace parley::redis {
 namespace {
@@ -186,6 +190,116 @@ TEST(redis_cluster_client, ask_sends_asking_and_the_command_to_the_importing_nod
     cluster.node(i).command({"CLUSTER", "SETSLOT", std::to_string(slot), "NODE", id_of(*to)});
   EXPECT_TRUE(cluster.wait_ok());
   EXPECT_EQ(cluster.command_str({"GET", key}), "new");
+}
+
+// Messages a sharded subscriber got, in order, as "channel payload".
+struct inbox {
+  std::vector<std::string> got;
+  int resyncs = 0;
+  bool has(const std::string& m) const { return std::find(got.begin(), got.end(), m) != got.end(); }
+};
+
+net::awaitable<bool> wait_for(std::function<bool()> pred, std::chrono::milliseconds timeout = 10s) {
+  net::steady_timer t(co_await net::this_coro::executor);
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > until) co_return false;
+    t.expires_after(10ms);
+    co_await t.async_wait(net::use_awaitable);
+  }
+  co_return true;
+}
+
+TEST(redis_cluster_subscriber, sharded_channels_are_subscribed_at_the_master_of_their_slot) {
+  auto& cluster = pt::shared_cluster();
+  inbox box;
+  run_test([&](net::any_io_executor ex) -> net::awaitable<void> {
+    client c(ex, cluster_cfg(cluster.url()));
+    subscriber sub(ex, cluster_cfg(cluster.url()), c);
+    sub.on_message([&](std::string_view ch, std::string_view p) { box.got.push_back(std::string(ch) + " " + std::string(p)); });
+    c.start();
+    sub.start();
+    co_await wait_connected(c);
+    std::vector<std::string> channels;
+    for (int i = 0; i < 9; ++i) channels.push_back(keys::notify_channel("t" + std::to_string(i)));
+    for (auto& ch : channels) sub.subscribe(ch);
+    EXPECT_TRUE(co_await wait_for([&] { return sub.connected(); }));
+    auto ec = co_await sub.wait_subscribed();
+    EXPECT_FALSE(ec) << ec.message();
+    for (auto& ch : channels) {
+      auto r = co_await c.exec("SPUBLISH", ch, "hi");
+      CO_ASSERT_OK(r);
+      EXPECT_EQ(r->as_integer(), 1) << ch << " " << r->str;
+    }
+    EXPECT_TRUE(co_await wait_for([&] { return box.got.size() == channels.size(); }));
+    for (auto& ch : channels) EXPECT_TRUE(box.has(ch + " hi")) << ch;
+    sub.stop();
+    c.stop();
+  });
+}
+
+TEST(redis_cluster_subscriber, a_channel_whose_slot_moves_is_subscribed_again_at_the_new_owner) {
+  auto& cluster = pt::shared_cluster();
+  const std::string channel = keys::notify_channel("moves");
+  const auto slot = detail::key_slot(channel);
+  inbox box;
+  run_test([&](net::any_io_executor ex) -> net::awaitable<void> {
+    client c(ex, cluster_cfg(cluster.url()));
+    subscriber sub(ex, cluster_cfg(cluster.url()), c);
+    sub.on_message([&](std::string_view ch, std::string_view p) { box.got.push_back(std::string(ch) + " " + std::string(p)); });
+    sub.on_reconnect([&] { ++box.resyncs; });
+    c.start();
+    sub.start();
+    co_await wait_connected(c);
+    sub.subscribe(channel);
+    EXPECT_TRUE(co_await wait_for([&] { return sub.connected(); }));
+    co_await sub.wait_subscribed();
+    auto one = co_await c.exec("SPUBLISH", channel, "one");
+    CO_ASSERT_OK(one);
+    EXPECT_TRUE(co_await wait_for([&] { return box.has(channel + " one"); }));
+    // The slot moves to another master: the old owner pushes sunsubscribe.
+    auto& from = cluster.master_of(channel);
+    auto masters = cluster.masters();
+    auto* to = masters.front() == &from ? masters.back() : masters.front();
+    const int resyncs_before = box.resyncs;
+    move_slot(cluster, slot, from, *to, {});
+    EXPECT_TRUE(co_await wait_for([&] { return box.resyncs > resyncs_before; })) << "no re-subscription at the new owner";
+    EXPECT_TRUE(co_await wait_for([&] { return to->command({"PUBSUB", "SHARDNUMSUB", channel}).elements.at(1).integer == 1; }));
+    auto two = co_await c.exec("SPUBLISH", channel, "two");
+    CO_ASSERT_OK(two);
+    EXPECT_EQ(two->as_integer(), 1) << two->str;
+    EXPECT_TRUE(co_await wait_for([&] { return box.has(channel + " two"); }));
+    sub.stop();
+    c.stop();
+  });
+}
+
+TEST(redis_cluster_subscriber, sharded_pub_sub_works_on_a_standalone_server) {
+  pt::temp_dir dir;
+  pt::redis_server server(dir.path());
+  inbox box;
+  run_test([&](net::any_io_executor ex) -> net::awaitable<void> {
+    client c(ex, cluster_cfg(server.url()));
+    subscriber sub(ex, cluster_cfg(server.url()), c);
+    sub.on_message([&](std::string_view ch, std::string_view p) { box.got.push_back(std::string(ch) + " " + std::string(p)); });
+    c.start();
+    sub.start();
+    co_await wait_connected(c);
+    sub.subscribe("a");
+    sub.subscribe("b");
+    EXPECT_TRUE(co_await wait_for([&] { return sub.connected(); }));
+    co_await sub.wait_subscribed();
+    for (auto ch : {"a", "b"}) {
+      auto r = co_await c.exec("SPUBLISH", ch, "x");
+      CO_ASSERT_OK(r);
+    }
+    EXPECT_TRUE(co_await wait_for([&] { return box.got.size() == 2; }));
+    sub.unsubscribe("a");
+    auto gone = co_await wait_for([&]() { return server.command({"PUBSUB", "SHARDNUMSUB", "a"}).elements.at(1).integer == 0; });
+    EXPECT_TRUE(gone);
+    sub.stop();
+    c.stop();
+  });
 }
 
 }  // namespace

@@ -150,6 +150,12 @@ boost::system::result<slot_map> parse_cluster_shards(const value& reply) {
       auto to = slots->elements[i + 1].as_integer();
       if (!from || !to || *from < 0 || *to < *from || *to >= static_cast<long long>(slot_count)) return bad;
     }
+    // A node that came up as a master of nothing (a replica not yet attached shows so) serves
+    // no slot: it is asked for the map, never sent commands.
+    if (master && slots->elements.empty()) {
+      map.replicas.push_back(std::move(*master));
+      master.reset();
+    }
     if (!master) continue;
     map.masters.push_back(std::move(*master));
     const auto index = static_cast<std::int16_t>(map.masters.size() - 1);

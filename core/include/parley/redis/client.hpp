@@ -24,6 +24,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -98,9 +99,18 @@ class client {
   net::awaitable<boost::system::result<std::vector<value>>> exec_pipeline(std::vector<command> cmds);
 
   bool connected() const noexcept;
+  // The server that serves `key` now: host:port when standalone, the slot's master on a cluster;
+  // nullopt while that is not known (before the first connection, or a slot nobody serves).
+  std::optional<endpoint> node_for(std::string_view key) const;
+  // Cluster: read the slot map again soon (a subscriber saw a channel move). No-op standalone.
+  void refresh_map();
   // Called (on the client's strand) after every successful (re)connect, e.g. to reload scripts
   // or resynchronise state. Set before start().
   void on_connect(std::function<void()> fn);
+  // Called (on the client's strand) when a server shows that the configuration cannot work and
+  // retrying is pointless: errc::db_on_cluster (a database number in the URL of a cluster node).
+  // The binaries exit with status 2. Set before start().
+  void on_config_error(std::function<void(boost::system::error_code)> fn);
 
  private:
   std::shared_ptr<client_impl> impl_;  // standalone: the connection; cluster: the first seed's

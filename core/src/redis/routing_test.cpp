@@ -128,6 +128,18 @@ TEST(redis_routing, a_failed_master_serves_nothing_until_a_replica_is_promoted) 
   EXPECT_EQ(map->replicas.size(), 2u);
 }
 
+TEST(redis_routing, a_master_of_no_slots_is_not_sent_commands) {
+  // Right after redis-cli --cluster create, a replica not yet attached shows as such a master.
+  auto reply = arr({arr({str("slots"), arr({num(0), num(16383)}), str("nodes"), arr({node("a", 7001, "master")})}),
+                    arr({str("slots"), arr({}), str("nodes"), arr({node("d", 7004, "master")})})});
+  auto map = parse_cluster_shards(reply);
+  ASSERT_TRUE(map);
+  ASSERT_EQ(map->masters.size(), 1u);
+  EXPECT_EQ(map->masters.front().port, 7001);
+  ASSERT_EQ(map->replicas.size(), 1u);
+  EXPECT_EQ(map->replicas.front().port, 7004);
+}
+
 TEST(redis_routing, an_unknown_endpoint_falls_back_to_the_ip) {
   auto reply = arr({arr({str("slots"), arr({num(0), num(16383)}), str("nodes"),
                          arr({node("a", 7001, "master", "online", "?")})})});

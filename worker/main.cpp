@@ -7,6 +7,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 
 #include <CLI/CLI.hpp>
@@ -49,6 +50,13 @@ int main(int argc, char** argv) {
   };
   wait_signal();
   int status = 0;
+  worker.on_config_error([&](boost::system::error_code ec) {
+    spdlog::critical("--redis-url: {}", ec.message());
+    net::post(io, [&] {
+      status = 2;
+      io.stop();
+    });
+  });
   net::co_spawn(io, worker.run(), [&](std::exception_ptr ep) {
     if (ep) {
       status = 1;

@@ -44,9 +44,11 @@ CLI::Option* add_redis_url_option(CLI::App& app, redis::config& target, const st
       "--redis-url",
       [&target](const std::string& text) {
         auto parsed = redis::parse_url(text);
+        if (!parsed && parsed.error() == redis::errc::db_on_cluster)
+          throw CLI::ValidationError("--redis-url", "'" + text + "': " + parsed.error().message());
         if (!parsed) {
-          throw CLI::ValidationError("--redis-url",
-                                     "'" + text + "' is not a redis://[user[:password]@]host[:port][/db] URL");
+          throw CLI::ValidationError(
+              "--redis-url", "'" + text + "' is not a redis://[user[:password]@]host[:port][,host[:port]...][/db] URL");
         }
         target = std::move(*parsed);
       },

@@ -15,6 +15,7 @@
 
 #include <sys/resource.h>
 
+#include <atomic>
 #include <thread>
 #include <vector>
 
@@ -51,7 +52,14 @@ int run_server(const gateway_config& cfg) {
   net::io_context ioc(static_cast<int>(threads));
 
   redis::client redis(net::make_strand(ioc), redis_cfg);
-  redis::subscriber subscriber(net::make_strand(ioc), redis_cfg);
+  // Session notifications are sharded pub/sub (SPUBLISH in the scripts): each at the node of its slot.
+  redis::subscriber subscriber(net::make_strand(ioc), redis_cfg, redis);
+  std::atomic<int> status{0};
+  redis.on_config_error([&](boost::system::error_code ec) {
+    spdlog::critical("--redis-url: {}", ec.message());
+    status = 2;
+    ioc.stop();
+  });
   session_store store(redis, cfg);
   event_hub hub(subscriber);
   hub.attach();
@@ -128,6 +136,7 @@ int run_server(const gateway_config& cfg) {
   for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&ioc] { ioc.run(); });
   ioc.run();
   for (auto& t : pool) t.join();
+  if (status != 0) return status;
   spdlog::info("stopped");
   return 0;
 }

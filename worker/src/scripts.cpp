@@ -9,7 +9,7 @@ namespace {
 constexpr const char* append_event = R"lua(
 local function append_event(events_key, retention, channel, json)
   local id = redis.call('XADD', events_key, 'MAXLEN', '~', retention, '*', 'e', json)
-  redis.call('PUBLISH', channel, '{"id":"' .. id .. '",' .. string.sub(json, 2))
+  redis.call('SPUBLISH', channel, '{"id":"' .. id .. '",' .. string.sub(json, 2))
   return id
 end
 )lua";

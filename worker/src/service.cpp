@@ -118,6 +118,11 @@ net::awaitable<void> service::run() {
   spdlog::info("worker {} stopped", consumer_);
 }
 
+void service::on_config_error(std::function<void(boost::system::error_code)> fn) {
+  shared_.on_config_error(fn);
+  reader_.on_config_error(std::move(fn));
+}
+
 void service::shutdown(bool immediate) {
   net::post(io_, [this, immediate] {
     if (!stopping_) {

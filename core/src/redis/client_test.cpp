@@ -1,4 +1,5 @@
 #include "test_server.hpp"
+#include "test_support.hpp"
 
 #include <parley/redis/client.hpp>
 #include <parley/redis/subscriber.hpp>
@@ -18,24 +19,9 @@ namespace parley::redis {
 namespace {
 
 using namespace std::chrono_literals;
-
-// ASSERT_TRUE for coroutine bodies (gtest's ASSERT_* return, which a coroutine may not): a result
-// that holds no value fails the test, with its error, and ends the coroutine before any use.
-#define CO_ASSERT_OK(result)                                                 \
-  if (!(result)) {                                                           \
-    ADD_FAILURE() << #result << " failed: " << (result).error().message();   \
-    co_return;                                                               \
-  }
-
-// Runs `body` on a fresh io_context, failing the test if it takes longer than `deadline`.
-template <class F>
-void run_test(F body, std::chrono::seconds deadline = 20s) {
-  net::io_context io;
-  auto fut = net::co_spawn(io, body(io.get_executor()), net::use_future);
-  io.run_for(deadline);
-  ASSERT_EQ(fut.wait_for(0s), std::future_status::ready) << "test coroutine missed its deadline";
-  fut.get();
-}
+using testing::run_test;
+using testing::sleep_for;
+using testing::wait_connected;
 
 config cfg_for(const testing::redis_server& s) {
   config c;
@@ -43,19 +29,6 @@ config cfg_for(const testing::redis_server& s) {
   c.command_timeout = 2s;
   c.reconnect_max = 200ms;
   return c;
-}
-
-net::awaitable<void> wait_connected(client& c) {
-  net::steady_timer t(co_await net::this_coro::executor);
-  for (int i = 0; i < 200 && !c.connected(); ++i) {
-    t.expires_after(10ms);
-    co_await t.async_wait(net::use_awaitable);
-  }
-}
-
-net::awaitable<void> sleep_for(std::chrono::milliseconds d) {
-  net::steady_timer t(co_await net::this_coro::executor, d);
-  co_await t.async_wait(net::use_awaitable);
 }
 
 net::awaitable<void> wait_disconnected(client& c) {

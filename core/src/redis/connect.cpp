@@ -21,9 +21,9 @@ net::awaitable<open_result> connect_and_greet(tcp::socket& socket, const config&
   auto ex = co_await net::this_coro::executor;
   tcp::resolver resolver(ex);
   auto [rec, endpoints] = co_await resolver.async_resolve(cfg.host, std::to_string(cfg.port), use_tuple);
-  if (rec) co_return open_result{rec, {}};
+  if (rec) co_return open_result{rec, {}, false};
   auto [cec, ep] = co_await net::async_connect(socket, endpoints, use_tuple);
-  if (cec) co_return open_result{cec, {}};
+  if (cec) co_return open_result{cec, {}, false};
   socket.set_option(tcp::no_delay(true));
 
   std::vector<command> hello;
@@ -31,6 +31,10 @@ net::awaitable<open_result> connect_and_greet(tcp::socket& socket, const config&
     if (cfg.username.empty()) hello.push_back({"AUTH", cfg.password});
     else hello.push_back({"AUTH", cfg.username, cfg.password});
   }
+  // Whether this is a cluster node: a single URL may name one (the client then reads the slot
+  // map), and SELECT is refused there.
+  const std::size_t info_index = hello.size();
+  hello.push_back({"INFO", "cluster"});
   if (cfg.db != 0) hello.push_back({"SELECT", std::to_string(cfg.db)});
   if (!cfg.client_name.empty()) hello.push_back({"CLIENT", "SETNAME", cfg.client_name});
   // AUTH, SELECT and CLIENT are served while the server loads its dataset, PING is not: a
@@ -41,25 +45,33 @@ net::awaitable<open_result> connect_and_greet(tcp::socket& socket, const config&
   std::string out;
   for (const auto& c : hello) encode(c, out);
   auto [wec, wn] = co_await net::async_write(socket, net::buffer(out), use_tuple);
-  if (wec) co_return open_result{wec, {}};
+  if (wec) co_return open_result{wec, {}, false};
   std::size_t got = 0;
   std::array<char, 4096> buf;
   open_result refused;
   while (got < hello.size()) {
     auto r = rd.next();
-    if (!r) co_return open_result{r.error(), {}};
+    if (!r) co_return open_result{r.error(), {}, false};
     if (*r) {
+      if (got == info_index) {
+        if (auto text = (*r)->as_string()) refused.cluster_enabled = text->find("cluster_enabled:1") != std::string_view::npos;
+      }
       // Every reply is read, so the first refusal is the one reported (AUTH's, typically).
       if ((*r)->is_error() && !refused.ec) {
         const bool loading = (*r)->str.starts_with("LOADING");
-        refused = {make_error_code(loading ? errc::loading : errc::handshake_refused), (*r)->str};
+        refused.ec = make_error_code(loading ? errc::loading : errc::handshake_refused);
+        refused.server_message = (*r)->str;
       }
       ++got;
       continue;
     }
     auto [ec, n] = co_await socket.async_read_some(net::buffer(buf), use_tuple);
-    if (ec) co_return open_result{ec, {}};
+    if (ec) co_return open_result{ec, {}, false};
     rd.feed({buf.data(), n});
+  }
+  if (refused.cluster_enabled && cfg.db != 0) {
+    refused.ec = make_error_code(errc::db_on_cluster);
+    refused.server_message = "database " + std::to_string(cfg.db) + " was asked of a cluster node";
   }
   co_return refused;
 }
@@ -84,7 +96,7 @@ net::awaitable<open_result> open_connection(tcp::socket& socket, const config& c
   auto out = co_await connect_and_greet(socket, cfg, rd);
   state->finished = true;
   deadline.cancel();
-  if (state->expired) co_return open_result{make_error_code(errc::timeout), {}};
+  if (state->expired) co_return open_result{make_error_code(errc::timeout), {}, false};
   co_return out;
 }
 

@@ -6,7 +6,8 @@
 // Derived (CRTP) supplies, all called on the strand:
 //   loops_type connection_loops();  // writer, watchdog...: run beside the reader on a connection
 //   bool on_reply(value v);         // one decoded reply; false: the stream is out of step
-//   void on_open();      // just connected: resubscribe, notify listeners
+//   void on_open();      // just connected: resubscribe, notify listeners (cluster_enabled_ is set)
+//   void on_open_failed(error_code ec);  // an attempt to connect failed (ec says why)
 //   void on_teardown();  // the first loop ended: make the others end (cancel its own timers)
 //   void on_lost();      // the connection ended without stop(): fail what depended on it
 //   void on_stopped();   // stopped: complete everything still waiting with errc::shut_down
@@ -88,6 +89,7 @@ class connection_base : public std::enable_shared_from_this<Derived> {
   bool closing_ = false;    // the current connection is being torn down
   bool timed_out_ = false;  // the current connection ended because a reply was overdue
   bool had_connection_ = false;
+  bool cluster_enabled_ = false;  // of the current connection's server
 
  private:
   void close_socket() {
@@ -104,7 +106,9 @@ class connection_base : public std::enable_shared_from_this<Derived> {
     while (!stopped_) {
       reader rd;
       socket_ = net::ip::tcp::socket(strand_);
-      auto [ec, server_message] = co_await open_connection(socket_, cfg_, rd);
+      auto opened = co_await open_connection(socket_, cfg_, rd);
+      const auto ec = opened.ec;
+      const auto& server_message = opened.server_message;
       if (stopped_) break;
       if (!ec) {
         if (had_connection_) spdlog::info("{} {}:{} reconnected", what_, cfg_.host, cfg_.port);
@@ -113,6 +117,7 @@ class connection_base : public std::enable_shared_from_this<Derived> {
         failures = 0;
         closing_ = false;
         timed_out_ = false;
+        cluster_enabled_ = opened.cluster_enabled;
         connected_ = true;
         derived().on_open();
         had_connection_ = true;
@@ -137,12 +142,15 @@ class connection_base : public std::enable_shared_from_this<Derived> {
         if (failures++ == 0 || ec != last_failure) {
           if (ec == errc::handshake_refused)
             spdlog::error("{} {}:{} refused the handshake: {}; retrying", what_, cfg_.host, cfg_.port, server_message);
+          else if (ec == errc::db_on_cluster)
+            spdlog::error("{} {}:{}: {} ({})", what_, cfg_.host, cfg_.port, ec.message(), server_message);
           else if (ec == errc::loading)
             spdlog::warn("{} {}:{} is loading its dataset; waiting", what_, cfg_.host, cfg_.port);
           else
             spdlog::warn("{} {}:{} unreachable: {}; retrying", what_, cfg_.host, cfg_.port, ec.message());
         }
         last_failure = ec;
+        derived().on_open_failed(ec);
       }
       if (stopped_) break;
       backoff_.expires_after(delay);

@@ -94,6 +94,30 @@ TEST(redis_url, parses_every_part) {
   EXPECT_EQ(d->db, 0);
 }
 
+TEST(redis_url, several_hosts_name_cluster_seeds) {
+  auto c = parse_url("redis://:pw@10.0.0.1:7001,10.0.0.2:7002,[::1]:7003,seed.internal");
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->host, "10.0.0.1");
+  EXPECT_EQ(c->port, 7001);
+  EXPECT_EQ(c->password, "pw");
+  ASSERT_EQ(c->more_seeds.size(), 3u);
+  EXPECT_EQ(c->more_seeds[0].host, "10.0.0.2");
+  EXPECT_EQ(c->more_seeds[0].port, 7002);
+  EXPECT_EQ(c->more_seeds[1].host, "::1");
+  EXPECT_EQ(c->more_seeds[2].host, "seed.internal");
+  EXPECT_EQ(c->more_seeds[2].port, 6379);
+  EXPECT_TRUE(parse_url("redis://a:1,b:2/0").has_value());
+  // The last '@' ends the user info, so a password may hold commas.
+  auto pw = parse_url("redis://u:p,q@h:1");
+  ASSERT_TRUE(pw.has_value());
+  EXPECT_EQ(pw->password, "p,q");
+  EXPECT_TRUE(pw->more_seeds.empty());
+  EXPECT_EQ(parse_url("redis://a:1,b:2/3").error(), errc::db_on_cluster);
+  for (auto bad : {"redis://a:1,", "redis://a:1,,b:2", "redis://a:1,b:0", "redis://a:1,b:2@", "redis://a:1,b:2?x=1",
+                   "redis://,a:1"})
+    EXPECT_FALSE(parse_url(bad).has_value()) << bad;
+}
+
 TEST(redis_url, rejects_bad_input) {
   for (auto bad : {"http://x:1", "redis://", "redis://h:0", "redis://h:70000", "redis://h:1/x", "redis://h:1?a=b",
                    "nonsense"}) {

@@ -4,6 +4,7 @@
 
 #include <boost/url/parse.hpp>
 
+#include <algorithm>
 #include <charconv>
 
 namespace parley::redis {
@@ -39,6 +40,9 @@ class category_impl : public boost::system::error_category {
       case errc::reply_error: return "redis replied with an error";
       case errc::handshake_refused: return "redis refused the connection handshake";
       case errc::loading: return "redis is loading its dataset";
+      case errc::cross_slot: return "redis cluster: the commands of one pipeline name keys of different slots";
+      case errc::cluster_down: return "redis cluster: no node serves the slot right now";
+      case errc::db_on_cluster: return "redis cluster has only database 0: remove the /db part of the redis url";
     }
     return "unknown redis error";
   }
@@ -51,7 +55,43 @@ const boost::system::error_category& category() noexcept {
   return instance;
 }
 
+namespace {
+boost::system::result<config> parse_one_url(std::string_view url);
+}  // namespace
+
 boost::system::result<config> parse_url(std::string_view url) {
+  // Seeds of a cluster: "redis://user:pw@h1:p1,h2:p2/db" is parsed as "redis://user:pw@h1:p1/db"
+  // plus the bare "redis://h2:p2", so that each host obeys the single-host rules.
+  constexpr std::string_view scheme = "redis://";
+  if (!url.starts_with(scheme)) return make_error_code(errc::bad_url);
+  const auto authority_end = std::min(url.find_first_of("/?#", scheme.size()), url.size());
+  const auto authority = url.substr(scheme.size(), authority_end - scheme.size());
+  const auto at = authority.rfind('@');
+  const auto hosts_from = at == std::string_view::npos ? 0 : at + 1;
+  const auto comma = authority.find(',', hosts_from);
+  if (comma == std::string_view::npos) return parse_one_url(url);
+  std::string first(url.substr(0, scheme.size() + comma));
+  first.append(url.substr(authority_end));
+  auto cfg = parse_one_url(first);
+  if (!cfg) return cfg;
+  auto rest = authority.substr(comma + 1);
+  for (;;) {
+    const auto next = rest.find(',');
+    auto host = rest.substr(0, next);
+    auto seed = parse_one_url(std::string(scheme) + std::string(host));
+    if (host.empty() || !seed || !seed->username.empty() || !seed->password.empty())
+      return make_error_code(errc::bad_url);
+    cfg->more_seeds.push_back({seed->host, seed->port});
+    if (next == std::string_view::npos) break;
+    rest.remove_prefix(next + 1);
+  }
+  if (cfg->db != 0) return make_error_code(errc::db_on_cluster);
+  return cfg;
+}
+
+namespace {
+
+boost::system::result<config> parse_one_url(std::string_view url) {
   auto parsed = boost::urls::parse_uri(url);
   if (!parsed) return make_error_code(errc::bad_url);
   const auto& u = *parsed;
@@ -90,5 +130,7 @@ boost::system::result<config> parse_url(std::string_view url) {
   if (u.has_query() || u.has_fragment()) return make_error_code(errc::bad_url);
   return cfg;
 }
+
+}  // namespace
 
 }  // namespace parley::redis

@@ -17,12 +17,20 @@ namespace pt = parley::test;
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-class GatewayTest : public ::testing::Test {
+// A suite that runs on both standalone Redis and the shared cluster is parameterised:
+// `class S : public GatewayTest { void SetUp() override { start_on(GetParam()); } };` with TEST_P
+// and INSTANTIATE_TEST_SUITE_P(redis, S, pt::both_redis_kinds, pt::redis_kind_name). The others
+// are plain TEST_F suites on a standalone server.
+class GatewayTest : public ::testing::TestWithParam<pt::redis_kind> {
  protected:
   // Subclasses may add flags before calling start() (SetUp starts with none).
   void start(std::vector<std::string> flags = {}, std::vector<std::string> redis_args = {}) {
-    redis_ = std::make_unique<pt::redis_server>(dir_.path(), std::move(redis_args));
+    redis_ = std::make_unique<pt::redis_under_test>(kind_, dir_.path(), std::move(redis_args));
     gateway_ = std::make_unique<pt::gateway_process>(redis_->url(), dir_.path(), std::move(flags));
+  }
+  void start_on(pt::redis_kind kind, std::vector<std::string> flags = {}) {
+    kind_ = kind;
+    start(std::move(flags));
   }
   void TearDown() override {
     if (HasFailure() && gateway_) std::cerr << "---- gateway log ----\n" << gateway_->log_text() << "\n";
@@ -51,7 +59,10 @@ class GatewayTest : public ::testing::Test {
   }
 
   std::uint16_t port() const { return gateway_->port(); }
-  pt::redis_server& redis() { return *redis_; }
+  // The standalone server, for tests that stop and restart it.
+  pt::redis_server& redis() { return *redis_->server(); }
+  // Whichever Redis the test runs on, for setup and assertions by key.
+  pt::redis_under_test& db() { return *redis_; }
   pt::gateway_process& gateway() { return *gateway_; }
 
   pt::http_result get(const std::string& target, std::vector<std::pair<std::string, std::string>> headers = {}) {
@@ -89,12 +100,12 @@ class GatewayTest : public ::testing::Test {
     return ws;
   }
 
-  // What a worker does for one event: XADD to the session's stream, then PUBLISH with the id.
+  // What a worker does for one event: XADD to the session's stream, then SPUBLISH with the id.
   std::string worker_event(const std::string& token, json::object event) {
     const std::string key = "parley:{" + token + "}:events";
     auto id = redis_->command_str({"XADD", key, "*", "e", json::serialize(event)});
     event["id"] = id;
-    redis_->command({"PUBLISH", "parley:{" + token + "}:notify", json::serialize(event)});
+    redis_->command({"SPUBLISH", "parley:{" + token + "}:notify", json::serialize(event)});
     return id;
   }
 
@@ -108,10 +119,10 @@ class GatewayTest : public ::testing::Test {
   }
   // BGREWRITEAOF, then waits until the rewrite (and any rewrite it had to schedule) is done.
   void rewrite_aof(std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
-    redis_->command({"BGREWRITEAOF"});
+    redis().command({"BGREWRITEAOF"});
     ASSERT_TRUE(pt::wait_until(
         [&] {
-          auto info = redis_->command_str({"INFO", "persistence"});
+          auto info = redis().command_str({"INFO", "persistence"});
           return info.find("aof_rewrite_in_progress:0") != std::string::npos &&
                  info.find("aof_rewrite_scheduled:0") != std::string::npos;
         },
@@ -120,7 +131,8 @@ class GatewayTest : public ::testing::Test {
   long long requests_length() { return std::stoll(redis_->command_str({"XLEN", "parley:requests"})); }
 
   pt::temp_dir dir_;
-  std::unique_ptr<pt::redis_server> redis_;
+  pt::redis_kind kind_ = pt::redis_kind::standalone;
+  std::unique_ptr<pt::redis_under_test> redis_;
   std::unique_ptr<pt::gateway_process> gateway_;
   std::uint16_t metrics_port_ = 0;
 };

@@ -6,12 +6,13 @@
 
 namespace gw_test {
 
+// Runs on standalone Redis and on the shared cluster.
 class Ws : public GatewayTest {
  protected:
-  void SetUp() override { start(); }
+  void SetUp() override { start_on(GetParam()); }
 };
 
-TEST_F(Ws, HandshakeRefusals) {
+TEST_P(Ws, HandshakeRefusals) {
   auto token = new_session();
   struct refusal {
     std::string target;
@@ -39,7 +40,7 @@ TEST_F(Ws, HandshakeRefusals) {
   }
 }
 
-TEST_F(Ws, PlainTextIsAcceptedStoredQueuedAndAcked) {
+TEST_P(Ws, PlainTextIsAcceptedStoredQueuedAndAcked) {
   auto token = new_session();
   auto ws = connect(token);
   ASSERT_TRUE(ws->send_text("Hello Bot"));
@@ -54,7 +55,7 @@ TEST_F(Ws, PlainTextIsAcceptedStoredQueuedAndAcked) {
   EXPECT_EQ(ev["msg"], "Hello Bot");
   EXPECT_EQ(ev["source"], "human");
   EXPECT_EQ(history_length(token), 1);
-  auto req = redis().command({"XRANGE", "parley:requests", "-", "+"});
+  auto req = db().command({"XRANGE", "parley:requests", "-", "+"});
   ASSERT_EQ(req.elements.size(), 1u);
   auto& fields = req.elements[0].elements[1].elements;
   ASSERT_EQ(fields.size(), 6u);
@@ -63,7 +64,7 @@ TEST_F(Ws, PlainTextIsAcceptedStoredQueuedAndAcked) {
   EXPECT_EQ(fields[5].str, id);
 }
 
-TEST_F(Ws, ResendWithTheSameClientIdIsAcknowledgedOnce) {
+TEST_P(Ws, ResendWithTheSameClientIdIsAcknowledgedOnce) {
   auto token = new_session();
   auto ws = connect(token);
   const std::string frame = R"({"type":"message","text":"once","client_id":"c-42"})";
@@ -81,7 +82,7 @@ TEST_F(Ws, ResendWithTheSameClientIdIsAcknowledgedOnce) {
   EXPECT_EQ(requests_length(), 2);
 }
 
-TEST_F(Ws, BadFramesGetErrorFramesAndTheConnectionStaysOpen) {
+TEST_P(Ws, BadFramesGetErrorFramesAndTheConnectionStaysOpen) {
   auto token = new_session();
   auto ws = connect(token);
   struct bad {
@@ -129,7 +130,7 @@ TEST_F(Ws, BadFramesGetErrorFramesAndTheConnectionStaysOpen) {
   EXPECT_EQ(history_length(token), 0);
 }
 
-TEST_F(Ws, OversizedFrameCloses1009) {
+TEST_P(Ws, OversizedFrameCloses1009) {
   auto token = new_session();
   auto ws = connect(token);
   ws->send_text(std::string(64 * 1024 + 1, 'a'));
@@ -139,7 +140,7 @@ TEST_F(Ws, OversizedFrameCloses1009) {
   EXPECT_EQ(get("/test").status, 200);
 }
 
-TEST_F(Ws, InvalidUtf8Closes1007) {
+TEST_P(Ws, InvalidUtf8Closes1007) {
   auto token = new_session();
   auto ws = connect(token);
   ws->send_text("bad \xC3\x28 utf8");
@@ -149,7 +150,7 @@ TEST_F(Ws, InvalidUtf8Closes1007) {
   EXPECT_EQ(history_length(token), 0);
 }
 
-TEST_F(Ws, ForwardsWorkerEventsToEveryTabInOrder) {
+TEST_P(Ws, ForwardsWorkerEventsToEveryTabInOrder) {
   auto token = new_session();
   auto a = connect(token);
   auto b = connect(token);
@@ -171,7 +172,7 @@ TEST_F(Ws, ForwardsWorkerEventsToEveryTabInOrder) {
   }
 }
 
-TEST_F(Ws, ResumeDeliversExactlyTheMissedEvents) {
+TEST_P(Ws, ResumeDeliversExactlyTheMissedEvents) {
   auto token = new_session();
   auto ws = connect(token);
   ws->send_text("first");
@@ -195,16 +196,16 @@ TEST_F(Ws, ResumeDeliversExactlyTheMissedEvents) {
   EXPECT_EQ(all->read_json()["id"], msg["id"]);
 }
 
-TEST_F(Ws, ResumePastRetentionAsksForResync) {
+TEST_P(Ws, ResumePastRetentionAsksForResync) {
   auto token = new_session();
   auto ws = connect(token);
   ws->send_text("first");
   auto ack = ws->read_json_type("ack");
   const std::string old_id(ack["id"].as_string());
   for (int i = 0; i < 5; ++i) worker_event(token, {{"type", "delta"}, {"text", "x"}});
-  redis().command({"XTRIM", "parley:{" + token + "}:events", "MAXLEN", "2"});
+  db().command({"XTRIM", "parley:{" + token + "}:events", "MAXLEN", "2"});
   // An id that is still kept resumes normally even though older events were trimmed.
-  auto kept = redis().command({"XRANGE", "parley:{" + token + "}:events", "-", "+", "COUNT", "1"});
+  auto kept = db().command({"XRANGE", "parley:{" + token + "}:events", "-", "+", "COUNT", "1"});
   auto fine = connect(token, kept.elements[0].elements[0].str);
   EXPECT_EQ(fine->read_json()["type"], "delta");
   pt::ws_client back;
@@ -215,14 +216,16 @@ TEST_F(Ws, ResumePastRetentionAsksForResync) {
   EXPECT_EQ(back.read_json()["id"], live.c_str());
 }
 
-TEST_F(Ws, StopRecordsAndPublishes) {
+TEST_P(Ws, StopRecordsAndPublishes) {
   auto token = new_session();
   auto ws = connect(token);
   ws->send_text(R"({"type":"stop","message_id":"1700000000000-0"})");
   ws->send_text(R"({"type":"ping"})");
   EXPECT_EQ(ws->read_json()["type"], "pong");
-  EXPECT_EQ(redis().command_str({"GET", "parley:{" + token + "}:stop"}), "1700000000000-0");
+  EXPECT_EQ(db().command_str({"GET", "parley:{" + token + "}:stop"}), "1700000000000-0");
 }
+
+INSTANTIATE_TEST_SUITE_P(redis, Ws, pt::both_redis_kinds, pt::redis_kind_name);
 
 class WsLimits : public GatewayTest {
  protected:

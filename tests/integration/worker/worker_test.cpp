@@ -1,5 +1,6 @@
 // parley-worker end to end: real redis-server, parley-gateway and parley-worker processes, a
-// real model, a WebSocket client. docs/design.md is the protocol under test.
+// real model, a WebSocket client. docs/design.md is the protocol under test. Every test runs on a
+// standalone redis-server and on the shared Redis Cluster (3 masters + 3 replicas).
 #include <parley/test/harness.hpp>
 
 #include <boost/json.hpp>
@@ -14,10 +15,10 @@ namespace {
 using namespace std::chrono_literals;
 namespace json = boost::json;
 
-class worker_e2e : public ::testing::Test {
+class worker_e2e : public ::testing::TestWithParam<redis_kind> {
  protected:
   temp_dir dir;
-  redis_server redis{dir.path()};
+  redis_under_test redis{GetParam(), dir.path()};
   std::optional<gateway_process> gateway;
 
   void start_gateway(std::vector<std::string> args = {}) { gateway.emplace(redis.url(), dir.path(), std::move(args)); }
@@ -31,7 +32,7 @@ class worker_e2e : public ::testing::Test {
   json::array history(const std::string& token) { return parley::test::history(gateway->port(), token); }
 };
 
-TEST_F(worker_e2e, a_chat_over_websocket_streams_the_reply_and_stores_it) {
+TEST_P(worker_e2e, a_chat_over_websocket_streams_the_reply_and_stores_it) {
   start_gateway();
   worker_process worker(redis.url(), dir.path(), "w1");
   auto token = new_session();
@@ -54,7 +55,7 @@ TEST_F(worker_e2e, a_chat_over_websocket_streams_the_reply_and_stores_it) {
   EXPECT_EQ(json_str(messages[1].as_object(), "id"), json_str(*end, "message_id"));
 }
 
-TEST_F(worker_e2e, five_messages_sent_at_once_are_answered_in_order) {
+TEST_P(worker_e2e, five_messages_sent_at_once_are_answered_in_order) {
   start_gateway();
   worker_process worker(redis.url(), dir.path(), "w1");
   auto token = new_session();
@@ -82,7 +83,7 @@ TEST_F(worker_e2e, five_messages_sent_at_once_are_answered_in_order) {
   for (const auto& id : acked) EXPECT_EQ(bot_replies_to(messages, id), 1);
 }
 
-TEST_F(worker_e2e, kill_9_mid_reply_hands_the_turn_to_another_worker) {
+TEST_P(worker_e2e, kill_9_mid_reply_hands_the_turn_to_another_worker) {
   start_gateway();
   std::vector<std::string> slow{"--max-new-tokens", "400", "--flush-tokens", "1"};
   std::optional<worker_process> w1, w2;
@@ -114,7 +115,7 @@ TEST_F(worker_e2e, kill_9_mid_reply_hands_the_turn_to_another_worker) {
   EXPECT_TRUE(killed_mid_reply) << "every reply ended before the worker could be killed";
 }
 
-TEST_F(worker_e2e, resuming_after_a_disconnect_mid_reply_gives_identical_text) {
+TEST_P(worker_e2e, resuming_after_a_disconnect_mid_reply_gives_identical_text) {
   start_gateway();
   worker_process worker(redis.url(), dir.path(), "w1", {"--max-new-tokens", "200", "--flush-tokens", "1"});
   auto token = new_session();
@@ -150,7 +151,7 @@ TEST_F(worker_e2e, resuming_after_a_disconnect_mid_reply_gives_identical_text) {
   EXPECT_EQ(json_str(messages.back().as_object(), "msg"), json_str(*end, "text"));
 }
 
-TEST_F(worker_e2e, stop_ends_the_reply_and_keeps_the_partial_text) {
+TEST_P(worker_e2e, stop_ends_the_reply_and_keeps_the_partial_text) {
   start_gateway();
   // Only a stop ends this reply before the context's end, thousands of tokens away (no end token
   // is ever sampled); the lease outlasts the pause below.
@@ -181,7 +182,7 @@ TEST_F(worker_e2e, stop_ends_the_reply_and_keeps_the_partial_text) {
   EXPECT_TRUE(messages.back().as_object().at("stopped").as_bool());
 }
 
-TEST_F(worker_e2e, two_sessions_are_decoded_in_the_same_batch) {
+TEST_P(worker_e2e, two_sessions_are_decoded_in_the_same_batch) {
   start_gateway();
   worker_process worker(redis.url(), dir.path(), "w1", {"--max-new-tokens", "200", "--parallel", "4"});
   auto t1 = new_session();
@@ -197,7 +198,7 @@ TEST_F(worker_e2e, two_sessions_are_decoded_in_the_same_batch) {
   EXPECT_GE(worker.metric("parley_llama_batch_sequences_max"), 2) << worker.metrics();
 }
 
-TEST_F(worker_e2e, the_second_turn_prefills_only_new_tokens) {
+TEST_P(worker_e2e, the_second_turn_prefills_only_new_tokens) {
   start_gateway();
   worker_process worker(redis.url(), dir.path(), "w1");
   auto token = new_session();
@@ -220,7 +221,7 @@ TEST_F(worker_e2e, the_second_turn_prefills_only_new_tokens) {
   EXPECT_GT(prefilled_second, 0) << worker.metrics();
 }
 
-TEST_F(worker_e2e, a_full_queue_answers_busy) {
+TEST_P(worker_e2e, a_full_queue_answers_busy) {
   // No worker runs: requests pile up until the gateway's bound.
   start_gateway({"--max-queue", "2", "--queue-sample-interval", "100ms", "--rate-burst", "100"});
   auto token = new_session();
@@ -241,7 +242,7 @@ TEST_F(worker_e2e, a_full_queue_answers_busy) {
   EXPECT_TRUE(read_until(ws, frames, has_frame("reply_end", "", 2))) << worker.log_text();
 }
 
-TEST_F(worker_e2e, a_message_failing_every_attempt_is_dead_lettered_with_an_error_frame) {
+TEST_P(worker_e2e, a_message_failing_every_attempt_is_dead_lettered_with_an_error_frame) {
   start_gateway();
   // An upstream that refuses every connection: each attempt fails.
   worker_process worker(redis.url(), dir.path(), "w1",
@@ -262,6 +263,25 @@ TEST_F(worker_e2e, a_message_failing_every_attempt_is_dead_lettered_with_an_erro
   EXPECT_EQ(json_str(messages.back().as_object(), "error"), "model_failed");
   EXPECT_EQ(worker.metric("parley_worker_dead_letters_total"), 1);
 }
+
+TEST_P(worker_e2e, two_gateways_serve_one_session) {
+  start_gateway();
+  gateway_process other(redis.url(), dir.path());
+  worker_process worker(redis.url(), dir.path(), "w1", {"--max-new-tokens", "16"});
+  auto token = new_session();
+  ws_client a, b;
+  connect(a, token);
+  connect_chat(b, other.port(), token, "");
+  frame_list fa, fb;
+  auto id = send(b, "Hello from the second gateway", &fb);
+  ASSERT_TRUE(read_until(b, fb, has_frame("reply_end", id))) << worker.log_text();
+  // The tab on the first gateway sees the same turn, event for event.
+  ASSERT_TRUE(read_until(a, fa, has_frame("reply_end", id))) << gateway->log_text();
+  EXPECT_EQ(assembled_reply(fa, id), assembled_reply(fb, id));
+  EXPECT_EQ(bot_replies_to(history(token), id), 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(redis, worker_e2e, both_redis_kinds, redis_kind_name);
 
 }  // namespace
 }  // namespace parley::test

@@ -3,7 +3,11 @@
 // (redisFormatCommandArgv to encode, redisReader to decode).
 //
 // One `client` owns one TCP connection and pipelines: commands issued concurrently are written
-// back to back and matched to replies in order. It reconnects by itself with exponential
+// back to back and matched to replies in order. On Redis Cluster (several hosts in the URL, or a
+// server that says cluster_enabled:1) it holds one such connection per node and routes each
+// pipeline by its keys, which must all hash to one slot (else errc::cross_slot, nothing sent);
+// redirects are followed, a slot nobody serves is errc::cluster_down. Standalone servers take
+// the same path as before clusters existed, plus one relaxed atomic load per call. It reconnects by itself with exponential
 // backoff; while Redis is unreachable every command completes at once with
 // `errc::not_connected`, so callers can answer clients with a clear error instead of waiting.
 //
@@ -20,6 +24,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,9 +33,20 @@ namespace parley::redis {
 
 namespace net = boost::asio;
 
+struct endpoint {
+  std::string host;
+  std::uint16_t port = 6379;
+};
+
 struct config {
   std::string host = "127.0.0.1";
   std::uint16_t port = 6379;
+  // Redis Cluster seed nodes besides host:port (redis://h1:p1,h2:p2,...). A URL that names
+  // several hosts names a cluster; one host is a cluster too when the server says
+  // cluster_enabled:1, which the client asks on its first connection.
+  std::vector<endpoint> more_seeds;
+  // How often the cluster slot map is read again besides MOVED and lost connections.
+  std::chrono::milliseconds cluster_refresh{10000};
   std::string username;  // ACL user; empty means "default"
   std::string password;  // AUTH is sent after connect when non-empty
   int db = 0;
@@ -45,12 +61,17 @@ struct config {
   std::size_t max_queued = 65536;
 };
 
-// Parses redis://[user[:password]@]host[:port][/db]. Unknown schemes and bad ports are errors.
+// Parses redis://[user[:password]@]host[:port][,host[:port]...][/db]. Unknown schemes and bad
+// ports are errors, and so is a database number with several hosts (a cluster has only db 0:
+// errc::db_on_cluster).
 boost::system::result<config> parse_url(std::string_view url);
 
 using command = std::vector<std::string>;
 
 class client_impl;
+namespace detail {
+class cluster_router;
+}
 
 class client {
  public:
@@ -78,12 +99,22 @@ class client {
   net::awaitable<boost::system::result<std::vector<value>>> exec_pipeline(std::vector<command> cmds);
 
   bool connected() const noexcept;
+  // The server that serves `key` now: host:port when standalone, the slot's master on a cluster;
+  // nullopt while that is not known (before the first connection, or a slot nobody serves).
+  std::optional<endpoint> node_for(std::string_view key) const;
+  // Cluster: read the slot map again soon (a subscriber saw a channel move). No-op standalone.
+  void refresh_map();
   // Called (on the client's strand) after every successful (re)connect, e.g. to reload scripts
   // or resynchronise state. Set before start().
   void on_connect(std::function<void()> fn);
+  // Called (on the client's strand) when a server shows that the configuration cannot work and
+  // retrying is pointless: errc::db_on_cluster (a database number in the URL of a cluster node).
+  // The binaries exit with status 2. Set before start().
+  void on_config_error(std::function<void(boost::system::error_code)> fn);
 
  private:
-  std::shared_ptr<client_impl> impl_;
+  std::shared_ptr<client_impl> impl_;  // standalone: the connection; cluster: the first seed's
+  std::shared_ptr<detail::cluster_router> cluster_;
 };
 
 // A Lua script run with EVALSHA, falling back to EVAL when the server does not know the hash

@@ -40,6 +40,9 @@ enum class errc {
   reply_error,        // used by helpers that expect a non-error reply (carries no text)
   handshake_refused,  // AUTH, SELECT or CLIENT SETNAME was refused (wrong password, ACL, no such db)
   loading,            // the server is loading its dataset (AOF/RDB) and answers LOADING; retried
+  cross_slot,         // Redis Cluster: a pipeline's keys hash to different slots (refused unsent)
+  cluster_down,       // Redis Cluster: no node serves the slot (CLUSTERDOWN, or redirected too often)
+  db_on_cluster,      // a database number other than 0 was given for a Redis Cluster
 };
 
 const boost::system::error_category& category() noexcept;

@@ -62,7 +62,7 @@ redis.call('RPUSH', KEYS[2], cjson.encode({id = id, source = 'human', msg = ARGV
 if client_id ~= '' then redis.call('HSET', KEYS[3], client_id, id) end
 event.id = id
 event.message_id = id
-redis.call('PUBLISH', ARGV[9], cjson.encode(event))
+redis.call('SPUBLISH', ARGV[9], cjson.encode(event))
 touch()
 return {'accepted', id, seq}
 )lua";

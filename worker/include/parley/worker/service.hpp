@@ -40,6 +40,8 @@ class service {
   net::awaitable<void> run();
   // Graceful (first SIGTERM) or immediate (second): immediate hands running turns back at once.
   void shutdown(bool immediate = false);
+  // See redis::client::on_config_error; set before run().
+  void on_config_error(std::function<void(boost::system::error_code)> fn);
 
   const std::string& consumer() const noexcept { return consumer_; }
   const worker_metrics& metrics() const noexcept { return metrics_; }

@@ -5,6 +5,8 @@
 //   parley::test::temp_dir dir;                       // removed with its contents at scope exit
 //   parley::test::redis_server redis(dir.path());     // private redis-server on a free port
 //   redis.command({"SET", "k", "v"});                 // synchronous hiredis call, for setup/asserts
+//   auto& cluster = parley::test::shared_cluster();   // 3 masters + 3 replicas, emptied; cluster.url()
+//   parley::test::redis_under_test r(kind, dir.path()); // either of them, for suites run on both
 //   parley::test::gateway_process gw(redis.url(), dir.path(), {"--session-ttl", "5"});
 //   auto r = parley::test::http_request({.port = gw.port(), .method = "POST", .target = "/token?name=a"});
 //   parley::test::ws_client ws;
@@ -26,7 +28,9 @@
 #include <parley/test/ports.hpp>
 #include <parley/test/process.hpp>
 #include <parley/test/raw_ws.hpp>
+#include <parley/test/redis_cluster.hpp>
 #include <parley/test/redis_server.hpp>
+#include <parley/test/redis_under_test.hpp>
 #include <parley/test/socket_probe.hpp>
 #include <parley/test/temp_dir.hpp>
 #include <parley/test/worker_process.hpp>

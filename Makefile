@@ -13,8 +13,11 @@ export CCACHE_NOHASHDIR := 1
 # `make test` runs each for TEST_FUZZ_SECONDS.
 FUZZ_SECONDS ?= 60
 TEST_FUZZ_SECONDS ?= 5
+# The sanitized test executables `make test` builds and runs (every one: `make test-sanitize`).
+TEST_SANITIZE_TARGETS ?= parley_core_test parley_gateway_test parley_worker_test
+SANITIZE_TARGETS ?=
 
-.PHONY: all deps llama build web test test-cpp test-web fuzz run bench chaos clean
+.PHONY: all deps llama build web test test-cpp test-web test-sanitize fuzz run bench chaos clean
 
 all: build
 
@@ -35,6 +38,7 @@ web: deps
 
 test: build web
 	$(MAKE) --no-print-directory test-cpp test-web
+	$(MAKE) --no-print-directory test-sanitize SANITIZE_TARGETS="$(TEST_SANITIZE_TARGETS)"
 	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 
 test-cpp:
@@ -42,6 +46,11 @@ test-cpp:
 
 test-web:
 	@scripts/test-web.sh
+
+# Every C++ test again (or SANITIZE_TARGETS only), in build/sanitize, built with AddressSanitizer
+# + UBSan (docs/testing.md).
+test-sanitize: llama
+	@JOBS=$(JOBS) CTEST_ARGS="$(CTEST_ARGS)" SANITIZE_TARGETS="$(SANITIZE_TARGETS)" scripts/test-sanitize.sh
 
 # The libFuzzer targets of tests/fuzz (clang, build/fuzz), FUZZ_SECONDS each.
 fuzz: deps
@@ -58,4 +67,4 @@ chaos: build
 	@scripts/chaos.sh
 
 clean:
-	rm -rf $(BUILD_DIR) build/fuzz web/dist
+	rm -rf $(BUILD_DIR) build/sanitize build/fuzz web/dist

@@ -26,8 +26,10 @@ void gateway_metrics::write(std::string& out, const gateway_gauges& live) const 
     const std::string label = "code=\"" + std::to_string(cls) + "xx\"";
     pm::sample(out, "parley_gateway_http_responses_total", label, static_cast<double>(http_by_class_[cls].load(relaxed)));
   }
-  pm::counter(out, "parley_gateway_sessions_created_total", "Sessions created by POST /token",
-              sessions_created_.load(relaxed));
+  pm::counter(out, "parley_gateway_sessions_created_total",
+              "Sessions created by POST /token and POST /api/conversations", sessions_created_.load(relaxed));
+  pm::counter(out, "parley_gateway_users_created_total", "People created by POST /api/users",
+              users_created_.load(relaxed));
   pm::counter(out, "parley_gateway_websockets_opened_total", "WebSocket connections accepted on /chat",
               websockets_opened_.load(relaxed));
   pm::gauge(out, "parley_gateway_websockets_open", "WebSocket connections open now",

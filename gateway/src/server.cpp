@@ -53,6 +53,7 @@ int run_server(const gateway_config& cfg) {
   redis::client redis(net::make_strand(ioc), redis_cfg);
   redis::subscriber subscriber(net::make_strand(ioc), redis_cfg);
   session_store store(redis, cfg);
+  conversation_store conversations(redis, store, cfg);
   event_hub hub(subscriber);
   hub.attach();
   queue_monitor queue(net::make_strand(ioc), store, cfg);
@@ -60,7 +61,7 @@ int run_server(const gateway_config& cfg) {
   static_files files(cfg.static_dir);
   gateway_metrics metrics;
   const auto max_connections = connection_budget(cfg);
-  context ctx{cfg, redis, store, hub, queue, origins, files,
+  context ctx{cfg, redis, store, conversations, hub, queue, origins, files,
               std::make_shared<connection_limiter>(cfg.max_connections_per_ip, max_connections), metrics};
   std::unique_ptr<metrics_server> metrics_http;
   if (cfg.metrics_port != 0) {

@@ -6,6 +6,7 @@
 #include <parley/request_entry.hpp>
 #include <parley/time.hpp>
 #include <parley/token.hpp>
+#include <parley/validation.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -47,7 +48,7 @@ long long now_ms() {
 }  // namespace
 
 net::awaitable<result<session_snapshot>> session_store::create(std::string name) {
-  session_snapshot s{new_token(), std::move(name), now_iso8601(), "0-0", {}};
+  session_snapshot s{new_token(), std::move(name), now_iso8601(), "0-0", {}, {}, {}};
   const auto key = keys::session(s.token);
   std::vector<redis::command> cmds{
       {"HSET", key, std::string(keys::field::name), s.name, std::string(keys::field::session_start),
@@ -61,14 +62,17 @@ net::awaitable<result<session_snapshot>> session_store::create(std::string name)
   co_return s;
 }
 
-net::awaitable<result<session_snapshot>> session_store::load(std::string token, bool with_history) {
-  std::vector<std::string> args{std::to_string(cfg_.session_ttl.count()), with_history ? "1" : "0"};
+net::awaitable<result<session_snapshot>> session_store::load(std::string token, bool with_history,
+                                                           std::string owner) {
+  std::vector<std::string> args{std::to_string(cfg_.session_ttl.count()), with_history ? "1" : "0", owner};
   auto r = co_await load_script().run(redis_, scripts::session_keys(token), args);
   if (!r) co_return from_redis(r.error());
   if (r->is_nil()) co_return errc::session_not_found;
-  if (!r->is_array() || r->elements.size() != 4) co_return errc::bad_reply;
+  if (!r->is_array() || r->elements.size() != 5) co_return errc::bad_reply;
   session_snapshot s;
   s.token = std::move(token);
+  s.owner = std::move(owner);
+  s.title = str_of(r->elements[4]);
   s.name = str_of(r->elements[0]);
   s.session_start = str_of(r->elements[1]);
   s.last_event_id = str_of(r->elements[2]);
@@ -80,8 +84,9 @@ net::awaitable<result<accept_outcome>> session_store::accept(std::string token, 
                                                              std::string client_id) {
   std::vector<std::string> args{std::to_string(now_ms()), std::to_string(cfg_.session_ttl.count()),
                                 std::to_string(cfg_.rate_burst), std::to_string(cfg_.rate_per_second),
-                                std::move(client_id), std::move(text), now_iso8601(),
-                                std::to_string(cfg_.event_retention), keys::notify_channel(token)};
+                                std::move(client_id), text, now_iso8601(),
+                                std::to_string(cfg_.event_retention), keys::notify_channel(token),
+                                title_from_message(text), std::to_string(cfg_.max_conversation_messages)};
   auto r = co_await accept_script().run(redis_, scripts::session_keys(token), args);
   if (!r) co_return from_redis(r.error());
   if (!r->is_array() || r->elements.empty()) co_return errc::bad_reply;
@@ -89,6 +94,10 @@ net::awaitable<result<accept_outcome>> session_store::accept(std::string token, 
   const auto what = str_of(el[0]);
   accept_outcome out;
   if (what == "expired") co_return errc::session_not_found;
+  if (what == "full") {
+    out.type = accept_outcome::kind::full;
+    co_return out;
+  }
   if (what == "duplicate" && el.size() == 4) {
     out.type = accept_outcome::kind::duplicate;
     out.id = str_of(el[1]);

@@ -120,7 +120,7 @@ net::awaitable<void> ws_session::start(std::shared_ptr<ws_session> self) {
   ++syncing_;
   co_await ctx_.hub.wait_subscribed();
   if (!resume_requested_) {
-    auto snap = co_await ctx_.store.load(session_.token, false);
+    auto snap = co_await ctx_.store.load(session_.token, false, session_.owner);
     if (snap) {
       if (auto id = protocol::stream_id::parse(snap->last_event_id)) last_sent_ = *id;
     } else if (snap.error() == errc::session_not_found) {
@@ -184,6 +184,11 @@ net::awaitable<void> ws_session::handle_message(protocol::message_frame m) {
       send_error(api_errc::unavailable, make_error_code(api_errc::unavailable).message(), std::nullopt, std::nullopt,
                  m.client_id);
     }
+  } else if (r->type == accept_outcome::kind::full) {
+    send_error(api_errc::conversation_full,
+               "this conversation holds " + std::to_string(ctx_.cfg.max_conversation_messages) +
+                   " messages, the most kept; start a new chat",
+               std::nullopt, std::nullopt, m.client_id);
   } else if (r->type == accept_outcome::kind::rate_limited) {
     send_error(api_errc::rate_limited, make_error_code(api_errc::rate_limited).message(), std::nullopt, r->retry_after_ms,
                m.client_id);
@@ -199,6 +204,10 @@ net::awaitable<void> ws_session::handle_message(protocol::message_frame m) {
                  m.client_id);
     } else {
       ctx_.metrics.message_accepted(duplicate);
+      if (!duplicate && !session_.owner.empty()) {
+        if (auto aec = co_await ctx_.conversations.activity(session_.owner, session_.token))
+          spdlog::warn("conversation {} not moved to the top of its list: {}", session_.token, aec.message());
+      }
       enqueue(protocol::ack_frame(r->id, duplicate ? std::nullopt : std::optional<long long>(r->seq), duplicate, m.client_id));
     }
   }
@@ -287,6 +296,11 @@ void ws_session::go_away() {
             [self = shared_from_this()] { self->close_with(close_code::going_away, "server shutting down"); });
 }
 
+void ws_session::on_deleted() {
+  net::post(ws_.get_executor(),
+            [self = shared_from_this()] { self->close_with(close_code::deleted, "conversation deleted"); });
+}
+
 void ws_session::close_with(std::uint16_t code, const char* reason) {
   if (done_ || close_reason_) return;
   close_code_ = code;
@@ -357,7 +371,7 @@ void ws_session::arm_touch() {
 
 net::awaitable<void> ws_session::touch(std::shared_ptr<ws_session> self) {
   // An open socket is a use of the session: slide its expiry while it stays connected.
-  auto s = co_await ctx_.store.load(session_.token, false);
+  auto s = co_await ctx_.store.load(session_.token, false, session_.owner);
   if (done_ || close_reason_) co_return;
   if (!s && s.error() == errc::session_not_found) {
     send_error(api_errc::session_expired);

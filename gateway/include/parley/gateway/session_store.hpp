@@ -24,10 +24,13 @@ struct session_snapshot {
   std::string session_start;
   std::string last_event_id;          // newest event id at the snapshot ("0-0": none yet)
   std::vector<std::string> history;   // JSON entries, oldest first (only when asked)
+  std::string owner;                  // user token of the person who owns it ("": nobody, the seed API)
+  std::string title;                  // a conversation's title ("" until its first message)
 };
 
 struct accept_outcome {
-  enum class kind { accepted, duplicate, rate_limited } type = kind::accepted;
+  // full: a conversation at max_conversation_messages; nothing stored.
+  enum class kind { accepted, duplicate, rate_limited, full } type = kind::accepted;
   std::string id;                 // message id (accepted, duplicate)
   long long seq = 0;              // accepted; duplicate: the session's newest seq
   bool unanswered = false;        // duplicate: the session still has turns to answer
@@ -46,8 +49,9 @@ class session_store {
   session_store(redis::client& redis, const gateway_config& cfg) : redis_(redis), cfg_(cfg) {}
 
   net::awaitable<result<session_snapshot>> create(std::string name);
-  // Slides the expiry; session_not_found when the session is gone.
-  net::awaitable<result<session_snapshot>> load(std::string token, bool with_history);
+  // Slides the expiry; session_not_found when the session is gone or `owner` does not own it
+  // ("" asks for a session nobody owns: the seed API's).
+  net::awaitable<result<session_snapshot>> load(std::string token, bool with_history, std::string owner = {});
   // Runs the accept script; session_not_found when the session expired.
   net::awaitable<result<accept_outcome>> accept(std::string token, std::string text, std::string client_id);
   // Appends work for the workers (only for newly accepted messages).

@@ -40,6 +40,7 @@ namespace close_code {
 inline constexpr std::uint16_t going_away = 1001;       // shutdown
 inline constexpr std::uint16_t policy = 1008;           // send queue overflow (slow reader)
 inline constexpr std::uint16_t session_expired = 4001;  // the session expired while connected
+inline constexpr std::uint16_t deleted = 4004;          // the conversation was deleted
 }  // namespace close_code
 
 class ws_session : public event_sink, public std::enable_shared_from_this<ws_session> {
@@ -59,6 +60,7 @@ class ws_session : public event_sink, public std::enable_shared_from_this<ws_ses
   void on_event(protocol::stream_id id, std::shared_ptr<const std::string> json) override;
   void on_resubscribed() override;
   void go_away() override;
+  void on_deleted() override;
 
  private:
   using frame_ptr = std::shared_ptr<const std::string>;

@@ -82,8 +82,18 @@ net::awaitable<http::response<http::string_body>> get_refresh(context& ctx, cons
 net::awaitable<http::response<http::string_body>> get_ready(context& ctx, const request& req) {
   redis::command ping{"PING"};
   auto r = co_await ctx.redis.exec(std::move(ping));
-  if (r && !r->is_error())
-    co_return json_response(http::status::ok, json::object{{"status", "ready"}}, req.version(), req.keep_alive());
+  const auto workers = ctx.queue.workers();
+  if (r && !r->is_error() && workers < 0)
+    co_return json_response(http::status::service_unavailable,
+                            json::object{{"status", "unavailable"}, {"detail", "Starting: the request queue was not sampled yet"}},
+                            req.version(), req.keep_alive());
+  if (r && !r->is_error()) {
+    // Ready either way: messages are accepted and queued with no worker alive. The count says
+    // whether they will be answered soon.
+    json::object body{{"status", "ready"}, {"workers", workers}};
+    if (workers == 0) body["detail"] = "No worker is running: messages are queued until one starts";
+    co_return json_response(http::status::ok, body, req.version(), req.keep_alive());
+  }
   co_return json_response(http::status::service_unavailable,
                           json::object{{"status", "unavailable"}, {"detail", "Redis is unreachable"}}, req.version(),
                           req.keep_alive());

@@ -49,6 +49,9 @@ void gateway_metrics::write(std::string& out, const gateway_gauges& live) const 
   pm::gauge(out, "parley_gateway_redis_connected", "1 while the Redis connection is up", live.redis_connected ? 1 : 0);
   pm::gauge(out, "parley_gateway_request_queue_depth", "Last sampled depth of the request stream",
             static_cast<double>(live.request_queue_depth));
+  if (live.workers_alive >= 0)
+    pm::gauge(out, "parley_gateway_workers_alive", "Workers whose presence record was alive at the last sample",
+              static_cast<double>(live.workers_alive));
   pm::gauge(out, "parley_gateway_busy", "1 while new messages are refused with busy", live.busy ? 1 : 0);
 }
 

@@ -73,7 +73,8 @@ int run_server(const gateway_config& cfg) {
           metrics.write(out, gateway_gauges{.websockets_open = hub.size(),
                                             .redis_connected = redis.connected(),
                                             .request_queue_depth = queue.depth(),
-                                            .busy = queue.busy()});
+                                            .busy = queue.busy(),
+                                            .workers_alive = queue.workers()});
         });
     if (auto mec = metrics_http->start()) {
       spdlog::critical("cannot serve metrics on {}:{}: {}", cfg.metrics_host, cfg.metrics_port, mec.message());

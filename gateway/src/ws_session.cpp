@@ -84,6 +84,7 @@ net::awaitable<void> ws_session::run(std::shared_ptr<ws_session> self,
   self->ctx_.hub.remove(self->session_.token, self.get());
   self->done_ = true;
   self->touch_timer_.cancel();
+  if (self->waiting_timer_) self->waiting_timer_->cancel();
   spdlog::debug("websocket closed for session {}", self->session_.token);
 }
 
@@ -146,8 +147,7 @@ net::awaitable<void> ws_session::handle_text(std::string text) {
   if (std::holds_alternative<protocol::ping_frame>(frame)) {
     enqueue(protocol::pong_frame());
   } else if (auto* s = std::get_if<protocol::stop_frame>(&frame)) {
-    if (auto ec = co_await ctx_.store.stop(session_.token, s->message_id))
-      send_error(api_errc::unavailable);
+    co_await handle_stop(std::move(s->message_id));
   } else {
     co_await handle_message(std::move(std::get<protocol::message_frame>(frame)));
   }
@@ -195,7 +195,14 @@ net::awaitable<void> ws_session::handle_message(protocol::message_frame m) {
   } else {
     const bool duplicate = r->type == accept_outcome::kind::duplicate;
     boost::system::error_code ec;
-    if (!duplicate || r->unanswered) ec = co_await ctx_.store.enqueue_request(session_.token, r->seq, r->id);
+    std::optional<protocol::stream_id> request;
+    if (!duplicate || r->unanswered) {
+      auto queued = co_await ctx_.store.enqueue_request(session_.token, r->seq, r->id);
+      if (queued)
+        request = protocol::stream_id::parse(*queued);
+      else
+        ec = queued.error();
+    }
     if (ec && !duplicate) {
       // Stored but not queued: the client's resend (same client_id) queues it again, and any
       // later request of this session makes a worker answer every unanswered turn.
@@ -209,10 +216,50 @@ net::awaitable<void> ws_session::handle_message(protocol::message_frame m) {
           spdlog::warn("conversation {} not moved to the top of its list: {}", session_.token, aec.message());
       }
       enqueue(protocol::ack_frame(r->id, duplicate ? std::nullopt : std::optional<long long>(r->seq), duplicate, m.client_id));
+      if (request) waiting_.push_back({r->id, *request});
     }
   }
   accepting_ = false;
   flush_held();
+  // After the message's own event, so a client sees ack, message, then where it waits.
+  if (!waiting_.empty()) report_waiting();
+}
+
+net::awaitable<void> ws_session::handle_stop(std::string message_id) {
+  std::string request;
+  auto it = std::find_if(waiting_.begin(), waiting_.end(), [&](const auto& w) { return w.message_id == message_id; });
+  if (it != waiting_.end()) request = it->request.str();
+  auto r = co_await ctx_.store.stop_or_withdraw(session_.token, message_id, std::move(request));
+  if (!r) {
+    send_error(api_errc::unavailable);
+    co_return;
+  }
+  if (*r == stop_outcome::withdrawn)
+    std::erase_if(waiting_, [&](const auto& w) { return w.message_id == message_id; });
+}
+
+void ws_session::report_waiting() {
+  const auto workers = ctx_.queue.workers();
+  std::erase_if(waiting_, [&](waiting_message& w) {
+    const auto place = ctx_.queue.place(w.request);
+    if (!place.waiting) return true;
+    if (workers >= 0 && (place.ahead != w.ahead || place.more != w.more || workers != w.workers)) {
+      w.ahead = place.ahead;
+      w.more = place.more;
+      w.workers = workers;
+      enqueue(protocol::waiting_frame(w.message_id, place.ahead, place.more, workers));
+    }
+    return false;
+  });
+  if (waiting_.empty() || done_ || close_reason_) {
+    waiting_timer_.reset();
+    return;
+  }
+  if (!waiting_timer_) waiting_timer_ = std::make_unique<net::steady_timer>(ws_.get_executor());
+  waiting_timer_->expires_after(ctx_.cfg.queue_sample_interval);
+  waiting_timer_->async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (!ec && !self->done_) self->report_waiting();
+  });
 }
 
 net::awaitable<void> ws_session::sync(std::shared_ptr<ws_session> self) {

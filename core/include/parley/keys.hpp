@@ -40,6 +40,9 @@ inline constexpr std::string_view requests_stream = "parley:requests";
 inline constexpr std::string_view workers_group = "parley-workers";
 inline constexpr std::string_view deadletter_stream = "parley:deadletter";
 inline constexpr std::string_view stop_channel = "parley:stop";
+// Sorted set: worker consumer name -> epoch ms until which it counts as alive (each worker
+// renews its own every presence_ttl / 3 and removes it when it stops).
+inline constexpr std::string_view workers_presence = "parley:workers";
 
 // Field names of the session hash.
 namespace field {

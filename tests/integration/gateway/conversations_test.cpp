@@ -43,6 +43,7 @@ class Conversations : public GatewayTest {
   }
   std::unique_ptr<pt::ws_client> open(const std::string& token, const std::string& user) {
     auto ws = std::make_unique<pt::ws_client>();
+    ws->ignore_type("waiting");
     EXPECT_TRUE(ws->connect({.port = port(), .target = "/chat?token=" + token + "&user=" + user}))
         << "handshake status " << ws->handshake_status() << " " << ws->handshake_body();
     ws->read_json_type("ready", 5s);

@@ -5,6 +5,8 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include <csignal>
+
 namespace parley::test {
 namespace {
 
@@ -74,6 +76,33 @@ TEST_F(conversation_e2e, deleting_mid_reply_stops_it_and_leaves_no_key) {
   ASSERT_TRUE(wait_until([&] { return worker.metric("parley_worker_active_sessions") == 0; }, 20s)) << worker.log_text();
   EXPECT_TRUE(keys_of(token).empty()) << keys_of(token).front();
   EXPECT_EQ(api("GET", "/api/conversations/" + token, user).status, 404);
+}
+
+TEST_F(conversation_e2e, a_stop_while_no_worker_runs_withdraws_the_message) {
+  const auto token = new_session(gateway.port());
+  ws_client ws;
+  connect_chat(ws, gateway.port(), token);
+  frame_list frames;
+  auto id = send_message(ws, "Hello Bot", &frames);
+  auto waiting = ws.read_json_type("waiting");
+  EXPECT_EQ(waiting["workers"], 0);
+  ASSERT_TRUE(ws.send_text(json::serialize(json::object{{"type", "stop"}, {"message_id", id}})));
+  ws.read_json_type("message_withdrawn");
+
+  worker_process worker(redis.url(), dir.path(), "w1");
+  ASSERT_TRUE(wait_until([&] { return json::parse(http_request({.port = gateway.port(), .target = "/readyz"}).body)
+                                          .as_object()["workers"] == 1; }, 20s));
+  auto next = send_message(ws, "Hello again", &frames);
+  ASSERT_TRUE(read_until(ws, frames, has_frame("reply_end", next))) << worker.log_text();
+  // No reply of any kind, "Stopped" or empty, to the withdrawn message.
+  EXPECT_FALSE(find_frame(frames, "reply_start", id));
+  auto messages = history(gateway.port(), token);
+  ASSERT_EQ(messages.size(), 2u);
+  EXPECT_EQ(json_str(messages[0].as_object(), "msg"), "Hello again");
+  EXPECT_FALSE(messages[1].as_object().contains("stopped"));
+  // A worker that stops removes its presence record.
+  worker.proc().signal(SIGTERM);
+  EXPECT_TRUE(wait_until([&] { return redis.command_str({"ZCARD", "parley:workers"}) == "0"; }, 20s));
 }
 
 }  // namespace

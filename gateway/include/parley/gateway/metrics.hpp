@@ -17,6 +17,7 @@ struct gateway_gauges {
   bool redis_connected = false;
   long long request_queue_depth = 0;
   bool busy = false;
+  long long workers_alive = -1;  // -1: not sampled yet
 };
 
 class gateway_metrics {

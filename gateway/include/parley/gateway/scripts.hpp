@@ -97,15 +97,17 @@ if ARGV[2] == '1' then history = redis.call('LRANGE', KEYS[2], 0, -1) end
 return {s[1] or '', s[2] or '', last_id, history, s[5] or ''}
 )lua";
 
-// KEYS: the request stream. ARGV: group, cap. Returns {pending, undelivered}: entries delivered
-// to a consumer and not acknowledged (the group's PEL), and entries after the group's
-// last-delivered-id, counted by reading them (at most `cap`). The group's `lag` is not used: Redis
-// 7.0 does not restore `entries-read` when it replays reads made after an AOF rewrite, so after a
-// restart `lag` can report entries that were read long ago, and nothing ever corrects it. Without
-// the group (no worker started yet), every entry of the stream waits, up to `cap`.
+// KEYS: the request stream. ARGV: group, cap. Returns {pending, last_delivered_id, ids}: the
+// number of entries delivered to a consumer and not acknowledged (the group's PEL), the group's
+// last-delivered-id ("0-0" without the group), and the ids of the entries after it, oldest first
+// (at most `cap`): those wait for a worker, and a message's place in the queue is its rank among
+// them. The group's `lag` is not used: Redis 7.0 does not restore `entries-read` when it replays
+// reads made after an AOF rewrite, so after a restart `lag` can report entries that were read
+// long ago, and nothing ever corrects it. Without the group (no worker started yet), every
+// entry of the stream waits.
 inline constexpr std::string_view queue_depth = R"lua(
 local cap = tonumber(ARGV[2])
-if redis.call('EXISTS', KEYS[1]) == 0 then return {0, 0} end
+if redis.call('EXISTS', KEYS[1]) == 0 then return {0, '0-0', {}} end
 local last = nil
 local pending = 0
 for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
@@ -116,8 +118,44 @@ for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
     pending = f['pending']
   end
 end
-if last == nil then return {0, math.min(cap, redis.call('XLEN', KEYS[1]))} end
-return {pending, #redis.call('XRANGE', KEYS[1], '(' .. last, '+', 'COUNT', cap)}
+local from = '-'
+if last == nil then last = '0-0' else from = '(' .. last end
+local ids = {}
+for _, e in ipairs(redis.call('XRANGE', KEYS[1], from, '+', 'COUNT', cap)) do ids[#ids + 1] = e[1] end
+return {pending, last, ids}
+)lua";
+
+// KEYS: session, history, events, attempts, lease. ARGV: message_id, event_maxlen, notify_channel.
+// A stop for a message no reply has started to: when it is the session's next turn
+// (done_seq == seq - 1), no worker holds the lease and no attempt was counted, the message is
+// withdrawn atomically: its history entry goes, done_seq moves past it (a worker reading its
+// request later finds nothing to answer), and a `message_withdrawn` event is appended and
+// published. Returns 'withdrawn', 'answered' (done_seq >= seq: nothing to stop), or 'stop' (a
+// reply may be running, or the message waits behind another: the caller stops it the usual way).
+inline constexpr std::string_view withdraw = R"lua(
+if redis.call('EXISTS', KEYS[1]) == 0 then return 'answered' end
+local done = tonumber(redis.call('HGET', KEYS[1], 'done_seq') or '0') or 0
+local raw, seq = nil, nil
+local entries = redis.call('LRANGE', KEYS[2], 0, -1)
+for i = #entries, 1, -1 do
+  local ok, m = pcall(cjson.decode, entries[i])
+  if ok and type(m) == 'table' and m.id == ARGV[1] and m.source == 'human' then
+    raw, seq = entries[i], tonumber(m.seq)
+    break
+  end
+end
+if raw == nil or seq == nil then return 'stop' end
+if done >= seq then return 'answered' end
+if seq ~= done + 1 or redis.call('EXISTS', KEYS[5]) == 1 or redis.call('HEXISTS', KEYS[4], tostring(seq)) == 1 then
+  return 'stop'
+end
+redis.call('LREM', KEYS[2], 1, raw)
+redis.call('HSET', KEYS[1], 'done_seq', seq)
+local event = {type = 'message_withdrawn', message_id = ARGV[1], seq = seq}
+local id = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', 'e', cjson.encode(event))
+event.id = id
+redis.call('PUBLISH', ARGV[3], cjson.encode(event))
+return 'withdrawn'
 )lua";
 
 }  // namespace parley::gateway::scripts

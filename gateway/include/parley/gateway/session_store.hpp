@@ -4,6 +4,7 @@
 // retried here, the client answers at once with `unavailable` and the caller tells its client.
 // Thread-safety: stateless apart from the shared redis::client, which is thread-safe.
 #include <parley/gateway/config.hpp>
+#include <parley/protocol.hpp>
 #include <parley/redis/client.hpp>
 
 #include <boost/asio/awaitable.hpp>
@@ -44,6 +45,19 @@ struct event_page {
   bool more = false;              // a full page: ask again from the last id
 };
 
+struct queue_sample {
+  long long pending = 0;                        // delivered, not acknowledged
+  protocol::stream_id last_delivered;           // the group's last-delivered-id (0-0: no group)
+  std::vector<protocol::stream_id> waiting;     // entries not yet delivered, oldest first (at most cap)
+  bool capped = false;                          // `waiting` was cut at cap
+  long long depth() const { return pending + static_cast<long long>(waiting.size()); }
+};
+
+// What a stop did: `withdrawn` (no reply had started: the message left the history and the
+// queue, a `message_withdrawn` event says so), `stopping` (the worker was told), `answered`
+// (nothing to stop).
+enum class stop_outcome { withdrawn, stopping, answered };
+
 class session_store {
  public:
   session_store(redis::client& redis, const gateway_config& cfg) : redis_(redis), cfg_(cfg) {}
@@ -54,8 +68,8 @@ class session_store {
   net::awaitable<result<session_snapshot>> load(std::string token, bool with_history, std::string owner = {});
   // Runs the accept script; session_not_found when the session expired.
   net::awaitable<result<accept_outcome>> accept(std::string token, std::string text, std::string client_id);
-  // Appends work for the workers (only for newly accepted messages).
-  net::awaitable<boost::system::error_code> enqueue_request(std::string token, long long seq, std::string id);
+  // Appends work for the workers (only for newly accepted messages); returns the entry's id.
+  net::awaitable<result<std::string>> enqueue_request(std::string token, long long seq, std::string id);
   // Records the stop request and tells every worker.
   net::awaitable<boost::system::error_code> stop(std::string token, std::string message_id);
   // Events with ids after `after`, at most `count`.
@@ -63,6 +77,14 @@ class session_store {
   // Request-queue depth: entries delivered and not acknowledged plus entries not yet delivered,
   // counting the undelivered ones up to `cap` (scripts::queue_depth says why not `lag`).
   net::awaitable<result<long long>> queue_depth(std::size_t cap);
+  // The same sample in full: what queue positions are computed from.
+  net::awaitable<result<queue_sample>> sample_queue(std::size_t cap);
+  // Workers whose presence record is alive (docs/design.md, "Worker presence").
+  net::awaitable<result<long long>> workers_alive();
+  // Stop for a reply: withdraws the message instead when no reply to it has started (see
+  // stop_outcome). `request_id`, when known, is its request entry, deleted from the queue then.
+  net::awaitable<result<stop_outcome>> stop_or_withdraw(std::string token, std::string message_id,
+                                                        std::string request_id);
 
  private:
   redis::client& redis_;

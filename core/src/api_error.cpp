@@ -21,6 +21,7 @@ class api_category_impl : public boost::system::error_category {
       case api_errc::busy: return "the assistant is busy; try again shortly";
       case api_errc::unavailable: return "storage is unavailable; nothing was saved; try again shortly";
       case api_errc::session_expired: return "Session expired or does not exist";
+      case api_errc::conversation_full: return "this conversation is full; start a new chat";
       case api_errc::internal: return "internal server error";
     }
     return "unknown error";
@@ -46,6 +47,7 @@ std::string_view wire_name(api_errc e) noexcept {
     case api_errc::busy: return "busy";
     case api_errc::unavailable: return "unavailable";
     case api_errc::session_expired: return "session_expired";
+    case api_errc::conversation_full: return "conversation_full";
     case api_errc::internal: return "internal";
   }
   return "internal";

@@ -118,6 +118,8 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text,
     unit = 1min;
   } else if (suffix == "h") {
     unit = 1h;
+  } else if (suffix == "d") {
+    unit = 24h;
   } else if (!suffix.empty()) {
     return std::nullopt;
   }
@@ -133,6 +135,7 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text,
 
 std::string format_duration(std::chrono::milliseconds d) {
   const auto ms = d.count();
+  if (ms != 0 && ms % 86'400'000 == 0) return std::to_string(ms / 86'400'000) + "d";
   if (ms != 0 && ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
   if (ms != 0 && ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
   if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";

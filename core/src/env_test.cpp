@@ -66,11 +66,13 @@ TEST(Duration, Parses) {
   EXPECT_EQ(parley::parse_duration("30s", 1s), 30s);
   EXPECT_EQ(parley::parse_duration("5m", 1s), 5min);
   EXPECT_EQ(parley::parse_duration("2h", 1s), 2h);
+  EXPECT_EQ(parley::parse_duration("30d", 1s), 720h);
+  EXPECT_EQ(parley::parse_duration("7", 24h), 168h);
   EXPECT_EQ(parley::parse_duration("3600", 1s), 3600s);
   EXPECT_EQ(parley::parse_duration("15", 1ms), 15ms);
   EXPECT_FALSE(parley::parse_duration("", 1s));
   EXPECT_FALSE(parley::parse_duration("-1s", 1s));
-  EXPECT_FALSE(parley::parse_duration("1d", 1s));
+  EXPECT_FALSE(parley::parse_duration("1w", 1s));
   EXPECT_FALSE(parley::parse_duration("s", 1s));
 }
 
@@ -79,6 +81,8 @@ TEST(Duration, Formats) {
   EXPECT_EQ(parley::format_duration(30s), "30s");
   EXPECT_EQ(parley::format_duration(5min), "5m");
   EXPECT_EQ(parley::format_duration(1h), "1h");
+  EXPECT_EQ(parley::format_duration(25h), "25h");
+  EXPECT_EQ(parley::format_duration(720h), "30d");
   EXPECT_EQ(parley::format_duration(0ms), "0s");
 }
 

@@ -133,6 +133,24 @@ std::string ready_frame(std::string_view token, std::string_view name, std::stri
   return json::serialize(o);
 }
 
+std::string waiting_frame(std::string_view reply_to, long long ahead, bool more, long long workers) {
+  json::object o;
+  o["type"] = "waiting";
+  o["reply_to"] = reply_to;
+  o["ahead"] = ahead;
+  if (more) o["more"] = true;
+  o["workers"] = workers;
+  if (workers == 0) {
+    o["message"] = "No model is running right now. Your message is saved and will be answered when one starts.";
+  } else if (ahead == 0) {
+    o["message"] = "You are next";
+  } else {
+    o["message"] = std::to_string(ahead) + (more ? "+" : "") + (ahead == 1 && !more ? " message" : " messages") +
+                   " ahead of you";
+  }
+  return json::serialize(o);
+}
+
 std::string resync_required_frame() {
   return R"({"type":"resync_required","message":"events since last_event_id are no longer kept; reload the history with GET /refresh_token"})";
 }

@@ -171,3 +171,20 @@ TEST(ClientFrame, IdsAreCharactersWithoutAnyControlCharacter) {
   e = err(R"({"type":"message","text":"x","client_id":")" + id + "e\"}");
   EXPECT_EQ(e.field, "client_id");
 }
+
+TEST(ServerFrames, WaitingSaysWhereAMessageStandsInWords) {
+  namespace json = boost::json;
+  auto w = json::parse(parley::protocol::waiting_frame("1-0", 3, false, 2)).as_object();
+  EXPECT_EQ(w["type"], "waiting");
+  EXPECT_EQ(w["reply_to"], "1-0");
+  EXPECT_EQ(w["ahead"], 3);
+  EXPECT_EQ(w["workers"], 2);
+  EXPECT_FALSE(w.contains("more"));
+  EXPECT_EQ(w["message"], "3 messages ahead of you");
+  EXPECT_EQ(json::parse(parley::protocol::waiting_frame("1-0", 1, false, 1)).as_object()["message"], "1 message ahead of you");
+  EXPECT_EQ(json::parse(parley::protocol::waiting_frame("1-0", 1000, true, 1)).as_object()["message"],
+            "1000+ messages ahead of you");
+  EXPECT_EQ(json::parse(parley::protocol::waiting_frame("1-0", 0, false, 1)).as_object()["message"], "You are next");
+  EXPECT_EQ(json::parse(parley::protocol::waiting_frame("1-0", 4, false, 0)).as_object()["message"],
+            "No model is running right now. Your message is saved and will be answered when one starts.");
+}

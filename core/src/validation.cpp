@@ -96,6 +96,43 @@ boost::system::result<std::string> validate_name(std::string_view name) {
   return std::string(t);
 }
 
+boost::system::result<std::string> validate_title(std::string_view title) {
+  const auto t = trim(title);
+  if (t.empty()) return validation_errc::empty;
+  if (auto ec = check_text(t, max_title_chars, {})) return ec;
+  return std::string(t);
+}
+
+std::string title_from_message(std::string_view text) {
+  std::string out;
+  std::size_t chars = 0;
+  std::size_t cut = 0;  // bytes of `out` holding its first max_title_chars - 1 characters
+  bool space = false;
+  for (std::size_t i = 0; i < text.size();) {
+    const std::size_t start = i;
+    const long cp = decode(text, i);
+    if (cp < 0) break;
+    if (cp < 0x80 && is_space(static_cast<char>(cp))) {
+      space = !out.empty();
+      continue;
+    }
+    if (is_control(cp)) continue;
+    if (space) {
+      out.push_back(' ');
+      if (++chars == max_title_chars - 1) cut = out.size();
+      space = false;
+    }
+    out.append(text.substr(start, i - start));
+    if (++chars == max_title_chars - 1) cut = out.size();
+    if (chars > max_title_chars) {
+      out.resize(cut);
+      while (!out.empty() && out.back() == ' ') out.pop_back();
+      return out + "\u2026";
+    }
+  }
+  return out;
+}
+
 boost::system::error_code validate_message_text(std::string_view text, std::size_t max_chars) {
   if (trim(text).empty()) return validation_errc::empty;
   return check_text(text, max_chars, "\t\n");

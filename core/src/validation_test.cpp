@@ -78,3 +78,26 @@ TEST(Id, CountsCharactersAndRejectsControls) {
   EXPECT_EQ(parley::validate_id("a\xC2\x85", 128), validation_errc::control_chars);  // NEL
   EXPECT_EQ(parley::validate_id("a\xFF", 128), validation_errc::invalid_utf8);
 }
+
+TEST(Title, ValidatesLikeANameUpTo80Characters) {
+  EXPECT_EQ(*parley::validate_title("  Trip to Rome \n"), "Trip to Rome");
+  EXPECT_TRUE(parley::validate_title(std::string(80, 'x')));
+  EXPECT_EQ(parley::validate_title(std::string(81, 'x')).error(), validation_errc::too_long);
+  EXPECT_EQ(parley::validate_title(" \t ").error(), validation_errc::empty);
+  EXPECT_EQ(parley::validate_title("a\nb").error(), validation_errc::control_chars);
+  EXPECT_EQ(parley::validate_title("\xC3").error(), validation_errc::invalid_utf8);
+}
+
+TEST(Title, FromTheFirstMessage) {
+  EXPECT_EQ(parley::title_from_message("  Hello\n\n  there\tfriend  "), "Hello there friend");
+  EXPECT_EQ(parley::title_from_message(std::string(80, 'x')), std::string(80, 'x'));
+  // Over 80 characters: 79 of them and an ellipsis; code points, not bytes, are counted.
+  std::string smiles;
+  for (int i = 0; i < 100; ++i) smiles += "\xF0\x9F\x98\x80";
+  const auto t = parley::title_from_message(smiles);
+  EXPECT_EQ(parley::utf8_length(t), 80u);
+  EXPECT_EQ(t, smiles.substr(0, 79 * 4) + "\xE2\x80\xA6");
+  // A cut right after a space does not leave the space before the ellipsis.
+  const auto spaced = parley::title_from_message(std::string(78, 'a') + " bcdef");
+  EXPECT_EQ(spaced, std::string(78, 'a') + "\xE2\x80\xA6");
+}

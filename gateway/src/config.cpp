@@ -19,6 +19,16 @@ void register_options(CLI::App& app, gateway_config& c) {
                       "Idle keep-alive connections to /metrics are closed after it", "GATEWAY_METRICS_IDLE_TIMEOUT");
   add_duration_option(app, "--session-ttl", c.session_ttl, "Idle time after which a session expires",
                       "SESSION_TTL");
+  add_duration_option(app, "--conversation-ttl", c.conversation_ttl,
+                      "Idle time after which a person's conversation expires", "CONVERSATION_TTL",
+                      std::chrono::hours(24));
+  app.add_option("--max-conversations", c.max_conversations, "Conversations one person may hold")
+      ->envname("MAX_CONVERSATIONS")
+      ->capture_default_str();
+  app.add_option("--max-conversation-messages", c.max_conversation_messages,
+                 "Messages (a person's and the replies) one conversation may hold")
+      ->envname("MAX_CONVERSATION_MESSAGES")
+      ->capture_default_str();
   app.add_option("--event-retention", c.event_retention, "Events kept per session for resume")
       ->envname("EVENT_RETENTION")
       ->capture_default_str();
@@ -96,6 +106,9 @@ void register_options(CLI::App& app, gateway_config& c) {
 std::optional<std::string> validate(const gateway_config& c) {
   if (c.port == 0) return "--port must be 1..65535";
   if (c.session_ttl < seconds(1)) return "--session-ttl must be at least 1s";
+  if (c.conversation_ttl < std::chrono::hours(1)) return "--conversation-ttl must be at least 1h";
+  if (c.max_conversations == 0) return "--max-conversations must be positive";
+  if (c.max_conversation_messages < 2) return "--max-conversation-messages must be at least 2";
   if (c.event_retention < 10) return "--event-retention must be at least 10";
   if (c.max_message_chars == 0) return "--max-message-chars must be positive";
   if (c.max_frame_bytes < 1024) return "--max-frame-bytes must be at least 1024";

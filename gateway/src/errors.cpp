@@ -14,6 +14,8 @@ class category_impl : public boost::system::error_category {
       case errc::session_not_found: return "Session expired or does not exist";
       case errc::unavailable: return "storage unavailable";
       case errc::bad_reply: return "unexpected reply from storage";
+      case errc::user_not_found: return "Unknown or missing user token";
+      case errc::too_many_conversations: return "too many conversations";
     }
     return "unknown gateway error";
   }

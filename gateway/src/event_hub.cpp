@@ -1,3 +1,4 @@
+#include <parley/gateway/conversation_scripts.hpp>
 #include <parley/gateway/event_hub.hpp>
 #include <parley/request_entry.hpp>
 #include <parley/keys.hpp>
@@ -86,6 +87,10 @@ void event_hub::for_each(const std::function<void(event_sink&)>& fn) {
 void event_hub::dispatch(std::string_view channel, std::string_view payload) {
   const auto token = token_of(channel);
   if (token.empty()) return;
+  if (payload == conversation_scripts::deleted_notice) {
+    for (auto& s : sinks_of(token)) s->on_deleted();
+    return;
+  }
   auto id = protocol::event_id(payload);
   if (!id) {
     spdlog::warn("event without a stream id on {} dropped", channel);

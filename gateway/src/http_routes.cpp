@@ -1,3 +1,4 @@
+#include <parley/gateway/conversation_routes.hpp>
 #include <parley/gateway/errors.hpp>
 #include <parley/gateway/http_routes.hpp>
 #include <parley/gateway/request_target.hpp>
@@ -65,13 +66,7 @@ net::awaitable<http::response<http::string_body>> post_token(context& ctx, const
   if (!s) co_return storage_error(s.error(), req);
   spdlog::info("session created for '{}'", s->name);
   ctx.metrics.session_created();
-  co_return json_response(http::status::ok,
-                          json::object{{"token", s->token},
-                                       {"name", s->name},
-                                       {"session_start", s->session_start},
-                                       {"messages", json::array{}},
-                                       {"last_event_id", s->last_event_id}},
-                          req.version(), req.keep_alive());
+  co_return json_response(http::status::ok, snapshot_json(*s), req.version(), req.keep_alive());
 }
 
 net::awaitable<http::response<http::string_body>> get_refresh(context& ctx, const request& req,
@@ -81,23 +76,24 @@ net::awaitable<http::response<http::string_body>> get_refresh(context& ctx, cons
     co_return error_response(http::status::bad_request, error_text::session_gone, req.version(), req.keep_alive());
   auto s = co_await ctx.store.load(*token, true);
   if (!s) co_return storage_error(s.error(), req);
-  json::array messages;
-  for (const auto& entry : s->history)
-    if (auto m = public_message(entry)) messages.push_back(std::move(*m));
-  co_return json_response(http::status::ok,
-                          json::object{{"token", s->token},
-                                       {"name", s->name},
-                                       {"session_start", s->session_start},
-                                       {"messages", std::move(messages)},
-                                       {"last_event_id", s->last_event_id}},
-                          req.version(), req.keep_alive());
+  co_return json_response(http::status::ok, snapshot_json(*s), req.version(), req.keep_alive());
 }
 
 net::awaitable<http::response<http::string_body>> get_ready(context& ctx, const request& req) {
   redis::command ping{"PING"};
   auto r = co_await ctx.redis.exec(std::move(ping));
-  if (r && !r->is_error())
-    co_return json_response(http::status::ok, json::object{{"status", "ready"}}, req.version(), req.keep_alive());
+  const auto workers = ctx.queue.workers();
+  if (r && !r->is_error() && workers < 0)
+    co_return json_response(http::status::service_unavailable,
+                            json::object{{"status", "unavailable"}, {"detail", "Starting: the request queue was not sampled yet"}},
+                            req.version(), req.keep_alive());
+  if (r && !r->is_error()) {
+    // Ready either way: messages are accepted and queued with no worker alive. The count says
+    // whether they will be answered soon.
+    json::object body{{"status", "ready"}, {"workers", workers}};
+    if (workers == 0) body["detail"] = "No worker is running: messages are queued until one starts";
+    co_return json_response(http::status::ok, body, req.version(), req.keep_alive());
+  }
   co_return json_response(http::status::service_unavailable,
                           json::object{{"status", "unavailable"}, {"detail", "Redis is unreachable"}}, req.version(),
                           req.keep_alive());
@@ -146,6 +142,19 @@ bool is_api_path(std::string_view p) {
 
 }  // namespace
 
+json::object snapshot_json(const session_snapshot& s) {
+  json::array messages;
+  for (const auto& entry : s.history)
+    if (auto m = public_message(entry)) messages.push_back(std::move(*m));
+  json::object out{{"token", s.token},
+                   {"name", s.name},
+                   {"session_start", s.session_start},
+                   {"messages", std::move(messages)},
+                   {"last_event_id", s.last_event_id}};
+  if (!s.owner.empty()) out["title"] = s.title;
+  return out;
+}
+
 http::response<http::string_body> json_response(http::status status, const json::value& body, unsigned version,
                                                 bool keep_alive) {
   http::response<http::string_body> res{status, version};
@@ -182,7 +191,7 @@ net::awaitable<http::message_generator> handle_http(context& ctx, request req) {
   const auto origin = req[http::field::origin];
   const bool cors = !origin.empty() && ctx.origins.allows(origin, req[http::field::host]);
 
-  if (!is_api_path(path)) {
+  if (!is_api_path(path) && !is_conversation_api_path(path)) {
     if (method != http::verb::get && method != http::verb::head)
       co_return counted(ctx, error_response(http::status::not_found, error_text::not_found, req.version(), req.keep_alive()));
     co_return serve_static(ctx, req, path);
@@ -192,10 +201,12 @@ net::awaitable<http::message_generator> handle_http(context& ctx, request req) {
   if (method == http::verb::options) {
     res = http::response<http::string_body>{http::status::no_content, req.version()};
     res.set(http::field::server, "parley-gateway");
-    res.set(http::field::access_control_allow_methods, "GET, POST, OPTIONS");
-    res.set(http::field::access_control_allow_headers, "Content-Type");
+    res.set(http::field::access_control_allow_methods, "GET, POST, PATCH, DELETE, OPTIONS");
+    res.set(http::field::access_control_allow_headers, "Content-Type, Authorization");
     res.set(http::field::access_control_max_age, "600");
     res.keep_alive(req.keep_alive());
+  } else if (is_conversation_api_path(path)) {
+    res = co_await handle_conversation_api(ctx, req, *target);
   } else if (path == "/test") {
     res = method == http::verb::get ? json_response(http::status::ok, json::object{{"msg", "API is Online"}}, req.version(), req.keep_alive())
                                     : method_not_allowed(req, "GET");

@@ -1,3 +1,4 @@
+#include <parley/gateway/conversation_routes.hpp>
 #include <parley/gateway/errors.hpp>
 #include <parley/gateway/http_routes.hpp>
 #include <parley/gateway/http_session.hpp>
@@ -78,7 +79,20 @@ net::awaitable<upgrade_outcome> try_upgrade(context& ctx, beast::tcp_stream& str
       co_return refuse(http::status::bad_request,
                        json::object{{"loc", "last_event_id"}, {"msg", "Expected a stream id like 1700000000000-0"}});
   }
-  auto snap = co_await ctx.store.load(token, false);
+  // A person's conversation is reached only with its owner's user token (`user=`; browsers cannot
+  // set Authorization on a WebSocket): an unknown person is 401, a conversation that is gone or
+  // not theirs 404, as on the HTTP API. Without `user=` it is a seed session, and a conversation
+  // of a person is as unknown as any other token (403).
+  std::string owner;
+  if (auto it = u.params().find("user"); it != u.params().end()) {
+    owner = std::string((*it).value);
+    auto known = is_token(owner) ? co_await ctx.conversations.touch_user(owner) : make_error_code(errc::user_not_found);
+    if (known == errc::user_not_found) co_return refuse(http::status::unauthorized, conversation_text::unknown_user);
+    if (known) co_return upgrade_outcome{storage_error_response(known, http::status::not_found, req.version(), false)};
+  }
+  auto snap = co_await ctx.store.load(token, false, owner);
+  if (!snap && !owner.empty() && snap.error() == errc::session_not_found)
+    co_return refuse(http::status::not_found, conversation_text::not_found);
   if (!snap) co_return upgrade_outcome{storage_error_response(snap.error(), http::status::forbidden, req.version(), false)};
   auto ws = std::make_shared<ws_session>(std::move(stream), ctx, std::move(*snap), last, std::move(lease));
   auto ex = ws->executor();

@@ -26,8 +26,10 @@ void gateway_metrics::write(std::string& out, const gateway_gauges& live) const 
     const std::string label = "code=\"" + std::to_string(cls) + "xx\"";
     pm::sample(out, "parley_gateway_http_responses_total", label, static_cast<double>(http_by_class_[cls].load(relaxed)));
   }
-  pm::counter(out, "parley_gateway_sessions_created_total", "Sessions created by POST /token",
-              sessions_created_.load(relaxed));
+  pm::counter(out, "parley_gateway_sessions_created_total",
+              "Sessions created by POST /token and POST /api/conversations", sessions_created_.load(relaxed));
+  pm::counter(out, "parley_gateway_users_created_total", "People created by POST /api/users",
+              users_created_.load(relaxed));
   pm::counter(out, "parley_gateway_websockets_opened_total", "WebSocket connections accepted on /chat",
               websockets_opened_.load(relaxed));
   pm::gauge(out, "parley_gateway_websockets_open", "WebSocket connections open now",
@@ -47,6 +49,9 @@ void gateway_metrics::write(std::string& out, const gateway_gauges& live) const 
   pm::gauge(out, "parley_gateway_redis_connected", "1 while the Redis connection is up", live.redis_connected ? 1 : 0);
   pm::gauge(out, "parley_gateway_request_queue_depth", "Last sampled depth of the request stream",
             static_cast<double>(live.request_queue_depth));
+  if (live.workers_alive >= 0)
+    pm::gauge(out, "parley_gateway_workers_alive", "Workers whose presence record was alive at the last sample",
+              static_cast<double>(live.workers_alive));
   pm::gauge(out, "parley_gateway_busy", "1 while new messages are refused with busy", live.busy ? 1 : 0);
 }
 

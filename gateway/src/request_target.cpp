@@ -18,6 +18,9 @@ std::optional<request_target> parse_request_target(std::string_view target) {
   out.token = first("token");
   out.name = first("name");
   out.last_event_id = first("last_event_id");
+  out.user = first("user");
+  out.cursor = first("cursor");
+  out.limit = first("limit");
   return out;
 }
 

@@ -61,6 +61,7 @@ int run_server(const gateway_config& cfg) {
     ioc.stop();
   });
   session_store store(redis, cfg);
+  conversation_store conversations(redis, store, cfg);
   event_hub hub(subscriber);
   hub.attach();
   queue_monitor queue(net::make_strand(ioc), store, cfg);
@@ -68,7 +69,7 @@ int run_server(const gateway_config& cfg) {
   static_files files(cfg.static_dir);
   gateway_metrics metrics;
   const auto max_connections = connection_budget(cfg);
-  context ctx{cfg, redis, store, hub, queue, origins, files,
+  context ctx{cfg, redis, store, conversations, hub, queue, origins, files,
               std::make_shared<connection_limiter>(cfg.max_connections_per_ip, max_connections), metrics};
   std::unique_ptr<metrics_server> metrics_http;
   if (cfg.metrics_port != 0) {
@@ -80,7 +81,8 @@ int run_server(const gateway_config& cfg) {
           metrics.write(out, gateway_gauges{.websockets_open = hub.size(),
                                             .redis_connected = redis.connected(),
                                             .request_queue_depth = queue.depth(),
-                                            .busy = queue.busy()});
+                                            .busy = queue.busy(),
+                                            .workers_alive = queue.workers()});
         });
     if (auto mec = metrics_http->start()) {
       spdlog::critical("cannot serve metrics on {}:{}: {}", cfg.metrics_host, cfg.metrics_port, mec.message());

@@ -6,9 +6,12 @@
 #include <parley/request_entry.hpp>
 #include <parley/time.hpp>
 #include <parley/token.hpp>
+#include <parley/validation.hpp>
 
 #include <algorithm>
 #include <chrono>
+
+#include <spdlog/spdlog.h>
 
 namespace parley::gateway {
 
@@ -20,6 +23,10 @@ const redis::script& accept_script() {
 }
 const redis::script& queue_depth_script() {
   static const redis::script s{std::string(scripts::queue_depth)};
+  return s;
+}
+const redis::script& withdraw_script() {
+  static const redis::script s{std::string(scripts::withdraw)};
   return s;
 }
 const redis::script& load_script() {
@@ -47,7 +54,7 @@ long long now_ms() {
 }  // namespace
 
 net::awaitable<result<session_snapshot>> session_store::create(std::string name) {
-  session_snapshot s{new_token(), std::move(name), now_iso8601(), "0-0", {}};
+  session_snapshot s{new_token(), std::move(name), now_iso8601(), "0-0", {}, {}, {}};
   const auto key = keys::session(s.token);
   std::vector<redis::command> cmds{
       {"HSET", key, std::string(keys::field::name), s.name, std::string(keys::field::session_start),
@@ -61,14 +68,17 @@ net::awaitable<result<session_snapshot>> session_store::create(std::string name)
   co_return s;
 }
 
-net::awaitable<result<session_snapshot>> session_store::load(std::string token, bool with_history) {
-  std::vector<std::string> args{std::to_string(cfg_.session_ttl.count()), with_history ? "1" : "0"};
+net::awaitable<result<session_snapshot>> session_store::load(std::string token, bool with_history,
+                                                           std::string owner) {
+  std::vector<std::string> args{std::to_string(cfg_.session_ttl.count()), with_history ? "1" : "0", owner};
   auto r = co_await load_script().run(redis_, scripts::session_keys(token), args);
   if (!r) co_return from_redis(r.error());
   if (r->is_nil()) co_return errc::session_not_found;
-  if (!r->is_array() || r->elements.size() != 4) co_return errc::bad_reply;
+  if (!r->is_array() || r->elements.size() != 5) co_return errc::bad_reply;
   session_snapshot s;
   s.token = std::move(token);
+  s.owner = std::move(owner);
+  s.title = str_of(r->elements[4]);
   s.name = str_of(r->elements[0]);
   s.session_start = str_of(r->elements[1]);
   s.last_event_id = str_of(r->elements[2]);
@@ -80,8 +90,9 @@ net::awaitable<result<accept_outcome>> session_store::accept(std::string token, 
                                                              std::string client_id) {
   std::vector<std::string> args{std::to_string(now_ms()), std::to_string(cfg_.session_ttl.count()),
                                 std::to_string(cfg_.rate_burst), std::to_string(cfg_.rate_per_second),
-                                std::move(client_id), std::move(text), now_iso8601(),
-                                std::to_string(cfg_.event_retention), keys::notify_channel(token)};
+                                std::move(client_id), text, now_iso8601(),
+                                std::to_string(cfg_.event_retention), keys::notify_channel(token),
+                                title_from_message(text), std::to_string(cfg_.max_conversation_messages)};
   auto r = co_await accept_script().run(redis_, scripts::session_keys(token), args);
   if (!r) co_return from_redis(r.error());
   if (!r->is_array() || r->elements.empty()) co_return errc::bad_reply;
@@ -89,6 +100,10 @@ net::awaitable<result<accept_outcome>> session_store::accept(std::string token, 
   const auto what = str_of(el[0]);
   accept_outcome out;
   if (what == "expired") co_return errc::session_not_found;
+  if (what == "full") {
+    out.type = accept_outcome::kind::full;
+    co_return out;
+  }
   if (what == "duplicate" && el.size() == 4) {
     out.type = accept_outcome::kind::duplicate;
     out.id = str_of(el[1]);
@@ -109,14 +124,13 @@ net::awaitable<result<accept_outcome>> session_store::accept(std::string token, 
   co_return errc::bad_reply;
 }
 
-net::awaitable<boost::system::error_code> session_store::enqueue_request(std::string token, long long seq,
-                                                                         std::string id) {
+net::awaitable<result<std::string>> session_store::enqueue_request(std::string token, long long seq, std::string id) {
   redis::command cmd{"XADD", std::string(keys::requests_stream), "*"};
   for (auto& f : encode_request({std::move(token), seq, std::move(id)})) cmd.push_back(std::move(f));
   auto r = co_await redis_.exec(std::move(cmd));
   if (!r) co_return from_redis(r.error());
-  if (r->is_error()) co_return errc::bad_reply;
-  co_return boost::system::error_code{};
+  if (r->is_error() || !r->as_string()) co_return errc::bad_reply;
+  co_return std::string(*r->as_string());
 }
 
 net::awaitable<boost::system::error_code> session_store::stop(std::string token, std::string message_id) {
@@ -129,6 +143,30 @@ net::awaitable<boost::system::error_code> session_store::stop(std::string token,
   for (const auto& v : *r)
     if (v.is_error()) co_return errc::bad_reply;
   co_return boost::system::error_code{};
+}
+
+net::awaitable<result<stop_outcome>> session_store::stop_or_withdraw(std::string token, std::string message_id,
+                                                                     std::string request_id) {
+  std::vector<std::string> script_keys{keys::session(token), keys::history(token), keys::events(token),
+                                       keys::attempts(token), keys::lease(token)};
+  std::vector<std::string> args{message_id, std::to_string(cfg_.event_retention), keys::notify_channel(token)};
+  auto r = co_await withdraw_script().run(redis_, script_keys, args);
+  if (!r) co_return from_redis(r.error());
+  const auto what = str_of(*r);
+  if (what == "answered") co_return stop_outcome::answered;
+  if (what == "withdrawn") {
+    if (!request_id.empty()) {
+      // Its own slot, so a command of its own. Left behind (another tab's message), the entry
+      // costs a worker one read that finds nothing to answer.
+      redis::command del{"XDEL", std::string(keys::requests_stream), std::move(request_id)};
+      auto d = co_await redis_.exec(std::move(del));
+      if (!d) spdlog::debug("withdrawn request entry not deleted: {}", d.error().message());
+    }
+    co_return stop_outcome::withdrawn;
+  }
+  if (what != "stop") co_return errc::bad_reply;
+  if (auto ec = co_await stop(std::move(token), std::move(message_id))) co_return ec;
+  co_return stop_outcome::stopping;
 }
 
 net::awaitable<result<event_page>> session_store::events_after(std::string token, std::string after,
@@ -191,16 +229,41 @@ net::awaitable<result<event_page>> session_store::events_after(std::string token
   co_return page;
 }
 
-net::awaitable<result<long long>> session_store::queue_depth(std::size_t cap) {
+net::awaitable<result<queue_sample>> session_store::sample_queue(std::size_t cap) {
+  cap = std::max<std::size_t>(cap, 1);
   std::vector<std::string> script_keys{std::string(keys::requests_stream)};
-  std::vector<std::string> args{std::string(keys::workers_group), std::to_string(std::max<std::size_t>(cap, 1))};
+  std::vector<std::string> args{std::string(keys::workers_group), std::to_string(cap)};
   auto r = co_await queue_depth_script().run(redis_, script_keys, args);
   if (!r) co_return from_redis(r.error());
-  if (!r->is_array() || r->elements.size() != 2) co_return errc::bad_reply;
+  if (!r->is_array() || r->elements.size() != 3) co_return errc::bad_reply;
   const auto pending = r->elements[0].as_integer();
-  const auto undelivered = r->elements[1].as_integer();
-  if (!pending || !undelivered) co_return errc::bad_reply;
-  co_return *pending + *undelivered;
+  const auto last = protocol::stream_id::parse(str_of(r->elements[1]));
+  if (!pending || !last) co_return errc::bad_reply;
+  queue_sample out;
+  out.pending = *pending;
+  out.last_delivered = *last;
+  for (const auto& e : r->elements[2].elements) {
+    auto id = protocol::stream_id::parse(str_of(e));
+    if (!id) co_return errc::bad_reply;
+    out.waiting.push_back(*id);
+  }
+  out.capped = out.waiting.size() >= cap;
+  co_return out;
+}
+
+net::awaitable<result<long long>> session_store::queue_depth(std::size_t cap) {
+  auto s = co_await sample_queue(cap);
+  if (!s) co_return s.error();
+  co_return s->depth();
+}
+
+net::awaitable<result<long long>> session_store::workers_alive() {
+  redis::command cmd{"ZCOUNT", std::string(keys::workers_presence), "(" + std::to_string(now_ms()), "+inf"};
+  auto r = co_await redis_.exec(std::move(cmd));
+  if (!r) co_return from_redis(r.error());
+  auto n = r->as_integer();
+  if (!n) co_return errc::bad_reply;
+  co_return *n;
 }
 
 }  // namespace parley::gateway

@@ -84,6 +84,7 @@ net::awaitable<void> ws_session::run(std::shared_ptr<ws_session> self,
   self->ctx_.hub.remove(self->session_.token, self.get());
   self->done_ = true;
   self->touch_timer_.cancel();
+  if (self->waiting_timer_) self->waiting_timer_->cancel();
   spdlog::debug("websocket closed for session {}", self->session_.token);
 }
 
@@ -120,7 +121,7 @@ net::awaitable<void> ws_session::start(std::shared_ptr<ws_session> self) {
   ++syncing_;
   co_await ctx_.hub.wait_subscribed();
   if (!resume_requested_) {
-    auto snap = co_await ctx_.store.load(session_.token, false);
+    auto snap = co_await ctx_.store.load(session_.token, false, session_.owner);
     if (snap) {
       if (auto id = protocol::stream_id::parse(snap->last_event_id)) last_sent_ = *id;
     } else if (snap.error() == errc::session_not_found) {
@@ -146,8 +147,7 @@ net::awaitable<void> ws_session::handle_text(std::string text) {
   if (std::holds_alternative<protocol::ping_frame>(frame)) {
     enqueue(protocol::pong_frame());
   } else if (auto* s = std::get_if<protocol::stop_frame>(&frame)) {
-    if (auto ec = co_await ctx_.store.stop(session_.token, s->message_id))
-      send_error(api_errc::unavailable);
+    co_await handle_stop(std::move(s->message_id));
   } else {
     co_await handle_message(std::move(std::get<protocol::message_frame>(frame)));
   }
@@ -184,13 +184,25 @@ net::awaitable<void> ws_session::handle_message(protocol::message_frame m) {
       send_error(api_errc::unavailable, make_error_code(api_errc::unavailable).message(), std::nullopt, std::nullopt,
                  m.client_id);
     }
+  } else if (r->type == accept_outcome::kind::full) {
+    send_error(api_errc::conversation_full,
+               "this conversation holds " + std::to_string(ctx_.cfg.max_conversation_messages) +
+                   " messages, the most kept; start a new chat",
+               std::nullopt, std::nullopt, m.client_id);
   } else if (r->type == accept_outcome::kind::rate_limited) {
     send_error(api_errc::rate_limited, make_error_code(api_errc::rate_limited).message(), std::nullopt, r->retry_after_ms,
                m.client_id);
   } else {
     const bool duplicate = r->type == accept_outcome::kind::duplicate;
     boost::system::error_code ec;
-    if (!duplicate || r->unanswered) ec = co_await ctx_.store.enqueue_request(session_.token, r->seq, r->id);
+    std::optional<protocol::stream_id> request;
+    if (!duplicate || r->unanswered) {
+      auto queued = co_await ctx_.store.enqueue_request(session_.token, r->seq, r->id);
+      if (queued)
+        request = protocol::stream_id::parse(*queued);
+      else
+        ec = queued.error();
+    }
     if (ec && !duplicate) {
       // Stored but not queued: the client's resend (same client_id) queues it again, and any
       // later request of this session makes a worker answer every unanswered turn.
@@ -199,11 +211,55 @@ net::awaitable<void> ws_session::handle_message(protocol::message_frame m) {
                  m.client_id);
     } else {
       ctx_.metrics.message_accepted(duplicate);
+      if (!duplicate && !session_.owner.empty()) {
+        if (auto aec = co_await ctx_.conversations.activity(session_.owner, session_.token))
+          spdlog::warn("conversation {} not moved to the top of its list: {}", session_.token, aec.message());
+      }
       enqueue(protocol::ack_frame(r->id, duplicate ? std::nullopt : std::optional<long long>(r->seq), duplicate, m.client_id));
+      if (request) waiting_.push_back({r->id, *request});
     }
   }
   accepting_ = false;
   flush_held();
+  // After the message's own event, so a client sees ack, message, then where it waits.
+  if (!waiting_.empty()) report_waiting();
+}
+
+net::awaitable<void> ws_session::handle_stop(std::string message_id) {
+  std::string request;
+  auto it = std::find_if(waiting_.begin(), waiting_.end(), [&](const auto& w) { return w.message_id == message_id; });
+  if (it != waiting_.end()) request = it->request.str();
+  auto r = co_await ctx_.store.stop_or_withdraw(session_.token, message_id, std::move(request));
+  if (!r) {
+    send_error(api_errc::unavailable);
+    co_return;
+  }
+  if (*r == stop_outcome::withdrawn)
+    std::erase_if(waiting_, [&](const auto& w) { return w.message_id == message_id; });
+}
+
+void ws_session::report_waiting() {
+  const auto workers = ctx_.queue.workers();
+  std::erase_if(waiting_, [&](waiting_message& w) {
+    const auto place = ctx_.queue.place(w.request);
+    if (!place.waiting) return true;
+    if (workers >= 0 && (place.ahead != w.ahead || place.more != w.more || workers != w.workers)) {
+      w.ahead = place.ahead;
+      w.more = place.more;
+      w.workers = workers;
+      enqueue(protocol::waiting_frame(w.message_id, place.ahead, place.more, workers));
+    }
+    return false;
+  });
+  if (waiting_.empty() || done_ || close_reason_) {
+    waiting_timer_.reset();
+    return;
+  }
+  if (!waiting_timer_) waiting_timer_ = std::make_unique<net::steady_timer>(ws_.get_executor());
+  waiting_timer_->expires_after(ctx_.cfg.queue_sample_interval);
+  waiting_timer_->async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (!ec && !self->done_) self->report_waiting();
+  });
 }
 
 net::awaitable<void> ws_session::sync(std::shared_ptr<ws_session> self) {
@@ -287,6 +343,11 @@ void ws_session::go_away() {
             [self = shared_from_this()] { self->close_with(close_code::going_away, "server shutting down"); });
 }
 
+void ws_session::on_deleted() {
+  net::post(ws_.get_executor(),
+            [self = shared_from_this()] { self->close_with(close_code::deleted, "conversation deleted"); });
+}
+
 void ws_session::close_with(std::uint16_t code, const char* reason) {
   if (done_ || close_reason_) return;
   close_code_ = code;
@@ -357,7 +418,7 @@ void ws_session::arm_touch() {
 
 net::awaitable<void> ws_session::touch(std::shared_ptr<ws_session> self) {
   // An open socket is a use of the session: slide its expiry while it stays connected.
-  auto s = co_await ctx_.store.load(session_.token, false);
+  auto s = co_await ctx_.store.load(session_.token, false, session_.owner);
   if (done_ || close_reason_) co_return;
   if (!s && s.error() == errc::session_not_found) {
     send_error(api_errc::session_expired);

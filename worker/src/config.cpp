@@ -22,6 +22,9 @@ void register_options(CLI::App& app, worker_config& cfg) {
                       "LEASE_TTL");
   add_duration_option(app, "--heartbeat-interval", cfg.heartbeat_interval,
                       "How often a running turn renews its lease", "HEARTBEAT_INTERVAL");
+  add_duration_option(app, "--presence-ttl", cfg.presence_ttl,
+                      "How long the presence record counts this worker alive (renewed every third of it)",
+                      "PRESENCE_TTL");
   add_duration_option(app, "--claim-interval", cfg.claim_interval,
                       "How often to look for requests abandoned by dead workers (XAUTOCLAIM)",
                       "CLAIM_INTERVAL");
@@ -111,6 +114,7 @@ std::optional<std::string> validate(const worker_config& cfg) {
   if (cfg.heartbeat_interval * 2 > cfg.claim_min_idle)
     return "--heartbeat-interval must be at most half of --claim-min-idle";
   if (cfg.claim_interval.count() <= 0) return "--claim-interval must be positive";
+  if (cfg.presence_ttl < milliseconds(300)) return "--presence-ttl must be at least 300ms";
   if (cfg.read_block.count() <= 0) return "--read-block must be positive";
   if (cfg.consumer_expiry <= cfg.read_block * 2)
     return "--consumer-expiry must be more than twice --read-block";

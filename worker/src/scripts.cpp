@@ -14,7 +14,17 @@ local function append_event(events_key, retention, channel, json)
 end
 )lua";
 
-std::string with_helpers(const char* body) { return std::string(append_event) + body; }
+// A person's conversation keeps its own expiry (session hash field `ttl`, in seconds, written by
+// the gateway): worker output must slide it by that, never cut it to the worker's session ttl.
+constexpr const char* session_ttl = R"lua(
+local function session_ttl_ms(session_key, default_ms)
+  local own = tonumber(redis.call('HGET', session_key, 'ttl') or '')
+  if own then return own * 1000 end
+  return default_ms
+end
+)lua";
+
+std::string with_helpers(const char* body) { return std::string(append_event) + session_ttl + body; }
 
 }  // namespace
 
@@ -23,7 +33,7 @@ const redis::script& emit() {
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 local ids = {}
 for i = 5, #ARGV do ids[#ids + 1] = append_event(KEYS[2], ARGV[2], ARGV[3], ARGV[i]) end
-redis.call('PEXPIRE', KEYS[2], ARGV[4])
+redis.call('PEXPIRE', KEYS[2], session_ttl_ms(KEYS[3], ARGV[4]))
 return ids
 )lua"));
   return s;
@@ -32,6 +42,7 @@ return ids
 const redis::script& begin_attempt() {
   static const redis::script s(R"lua(
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {-1} end
+if redis.call('EXISTS', KEYS[3]) == 0 then return {-2} end
 local done = tonumber(redis.call('HGET', KEYS[3], 'done_seq') or '0') or 0
 if done >= tonumber(ARGV[2]) then return {-2} end
 local n = redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
@@ -62,8 +73,9 @@ redis.call('HSET', KEYS[2], 'done_seq', seq)
 redis.call('HDEL', KEYS[5], ARGV[2], ARGV[2] .. ':error')
 if redis.call('GET', KEYS[6]) == ARGV[3] then redis.call('DEL', KEYS[6]) end
 append_event(KEYS[4], ARGV[6], ARGV[7], ARGV[5])
+local ttl = session_ttl_ms(KEYS[2], ARGV[8])
 for i = 2, 7 do
-  if i ~= 6 then redis.call('PEXPIRE', KEYS[i], ARGV[8]) end
+  if i ~= 6 then redis.call('PEXPIRE', KEYS[i], ttl) end
 end
 if (tonumber(redis.call('HGET', KEYS[2], 'next_seq') or '0') or 0) > seq then return 1 end
 redis.call('DEL', KEYS[1])

@@ -53,6 +53,7 @@ service::service(net::io_context& io, const worker_config& cfg, redis::config re
       runner_(io.get_executor(), cfg, store_, queue_, model, turns_, metrics_),
       slot_freed_(io),
       claim_timer_(io),
+      presence_timer_(io),
       idle_(io) {}
 
 service::~service() = default;
@@ -95,7 +96,7 @@ net::awaitable<void> service::run() {
                keys::workers_group, cfg_.max_concurrent_turns);
 
   using namespace net::experimental::awaitable_operators;
-  co_await (consume() && claim());
+  co_await (consume() && claim() && announce());
 
   // Shutdown: running turns get the grace period, then are handed back.
   if (busy_ > 0) {
@@ -130,6 +131,7 @@ void service::shutdown(bool immediate) {
       runner_.begin_shutdown();
       slot_freed_.cancel();
       claim_timer_.cancel();
+      presence_timer_.cancel();
     }
     if (immediate) {
       turns_.stop_all(stop_cause::shutdown);
@@ -196,6 +198,26 @@ net::awaitable<void> service::claim() {
       }
     }
   }
+}
+
+net::awaitable<void> service::announce() {
+  auto tuple = net::as_tuple(net::use_awaitable);
+  const std::string key(keys::workers_presence);
+  bool reported = false;
+  while (!stopping_) {
+    using namespace std::chrono;
+    const auto now = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+    // One key, one slot: renew ours and drop records of workers that died without removing theirs.
+    std::vector<redis::command> cmds{{"ZADD", key, std::to_string(now + cfg_.presence_ttl.count()), consumer_},
+                                     {"ZREMRANGEBYSCORE", key, "-inf", "(" + std::to_string(now)}};
+    auto r = co_await shared_.exec_pipeline(std::move(cmds));
+    if (!r && !reported) spdlog::warn("presence record not renewed: {}", r.error().message());
+    reported = !r;
+    presence_timer_.expires_after(cfg_.presence_ttl / 3);
+    co_await presence_timer_.async_wait(tuple);
+  }
+  redis::command leave{"ZREM", key, consumer_};
+  co_await shared_.exec(std::move(leave));
 }
 
 void service::start(request_entry e) {

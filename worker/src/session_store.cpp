@@ -134,7 +134,7 @@ net::awaitable<result<emit_result>> session_store::emit(const std::string& token
   args.push_back(keys::notify_channel(token));
   args.push_back(session_ttl_ms_);
   for (auto& e : events) args.push_back(std::move(e));
-  std::vector<std::string> script_keys{keys::lease(token), keys::events(token)};
+  std::vector<std::string> script_keys{keys::lease(token), keys::events(token), keys::session(token)};
   auto r = co_await run(scripts::emit(), std::move(script_keys), std::move(args));
   if (!r) co_return r.error();
   emit_result out;

@@ -18,6 +18,7 @@ enum class api_errc {
   busy,                  // the workers are too far behind; retry_after_ms says when to retry
   unavailable,           // Redis is unreachable; nothing was stored; retry later
   session_expired,       // the session no longer exists
+  conversation_full,     // the conversation holds max_conversation_messages; nothing was stored
   internal,              // an unexpected server fault; nothing was stored
 };
 

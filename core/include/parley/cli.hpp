@@ -37,7 +37,7 @@ CLI::Option* add_duration_option(CLI::App& app, const std::string& flag, Duratio
         if (!d) throw CLI::ValidationError(flag, "'" + text + "' is not a duration (e.g. 250ms, 30s, 5m, 2h)");
         target = std::chrono::duration_cast<Duration>(*d);
       },
-      description + " (duration: 250ms, 30s, 5m, 2h; a bare number is in " +
+      description + " (duration: 250ms, 30s, 5m, 2h, 30d; a bare number is in " +
           format_duration(bare_unit).substr(1) + ")");
   opt->type_name("DURATION");
   opt->default_str(format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(target)));

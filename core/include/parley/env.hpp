@@ -39,11 +39,11 @@ dotenv_load_result load_dotenv(const std::filesystem::path& path);
 // from it (now + duration, in any clock's nanoseconds) cannot overflow.
 inline constexpr std::chrono::hours max_duration{24 * 365 * 100};
 
-// "250ms", "30s", "5m", "2h", or a bare number in `bare_unit` (positive). Negative, empty, longer
+// "250ms", "30s", "5m", "2h", "30d", or a bare number in `bare_unit` (positive). Negative, empty, longer
 // than max_duration or with an unknown unit: nullopt.
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text,
                                                         std::chrono::milliseconds bare_unit);
-// The shortest exact text for a duration ("1500ms", "30s", "5m", "2h").
+// The shortest exact text for a duration ("1500ms", "30s", "5m", "2h", "30d").
 std::string format_duration(std::chrono::milliseconds d);
 
 }  // namespace parley

@@ -24,10 +24,25 @@ inline std::string attempts(std::string_view token) { return session_key(token, 
 inline std::string stop(std::string_view token) { return session_key(token, "stop"); }
 inline std::string notify_channel(std::string_view token) { return session_key(token, "notify"); }
 
+// A person's keys share the hash tag `{user token}`, so their scripts stay in one slot too.
+inline std::string user_key(std::string_view user, std::string_view suffix) {
+  std::string k;
+  k.reserve(16 + user.size() + suffix.size());
+  k.append("parley:user:{").append(user).append("}");
+  if (!suffix.empty()) k.append(":").append(suffix);
+  return k;
+}
+inline std::string user(std::string_view user) { return user_key(user, ""); }
+// Sorted set: conversation token -> last activity (epoch milliseconds).
+inline std::string user_conversations(std::string_view user) { return user_key(user, "conversations"); }
+
 inline constexpr std::string_view requests_stream = "parley:requests";
 inline constexpr std::string_view workers_group = "parley-workers";
 inline constexpr std::string_view deadletter_stream = "parley:deadletter";
 inline constexpr std::string_view stop_channel = "parley:stop";
+// Sorted set: worker consumer name -> epoch ms until which it counts as alive (each worker
+// renews its own every presence_ttl / 3 and removes it when it stops).
+inline constexpr std::string_view workers_presence = "parley:workers";
 
 // Field names of the session hash.
 namespace field {
@@ -35,6 +50,11 @@ inline constexpr std::string_view name = "name";
 inline constexpr std::string_view session_start = "session_start";
 inline constexpr std::string_view next_seq = "next_seq";
 inline constexpr std::string_view done_seq = "done_seq";
+// Only in conversations a person owns (docs/design.md, "Conversations").
+inline constexpr std::string_view owner = "owner";          // the owner's user token
+inline constexpr std::string_view title = "title";          // "" until the first message
+inline constexpr std::string_view title_set = "title_set";  // "1" once renamed: messages no longer set it
+inline constexpr std::string_view ttl = "ttl";              // seconds every use slides the expiry to
 }  // namespace field
 
 }  // namespace parley::keys

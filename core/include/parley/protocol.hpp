@@ -55,6 +55,10 @@ std::string pong_frame();
 // {"type":"ready","token":...,"name":...,"session_start":...,"last_event_id":...}
 std::string ready_frame(std::string_view token, std::string_view name, std::string_view session_start,
                         std::string_view last_event_id);
+// {"type":"waiting","reply_to":...,"ahead":N[,"more":true],"workers":W,"message":...}: where a
+// message waiting for a worker stands, in words too ("3 messages ahead of you"; with no worker
+// alive, that none is running and the message will be answered when one starts).
+std::string waiting_frame(std::string_view reply_to, long long ahead, bool more, long long workers);
 // {"type":"resync_required","message":...}
 std::string resync_required_frame();
 

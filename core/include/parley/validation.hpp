@@ -33,6 +33,17 @@ inline constexpr std::size_t max_name_chars = 64;
 // points with no control characters. Returns the trimmed name.
 boost::system::result<std::string> validate_name(std::string_view name);
 
+inline constexpr std::size_t max_title_chars = 80;
+
+// A conversation title a person typed: trimmed like a name, 1..max_title_chars code points, no
+// control characters. Returns the trimmed title.
+boost::system::result<std::string> validate_title(std::string_view title);
+
+// The title a conversation takes from its first message: runs of whitespace (newlines too) become
+// one space, control characters go, and text over max_title_chars code points is cut to
+// max_title_chars - 1 of them plus "…". `text` is a validated message (valid UTF-8).
+std::string title_from_message(std::string_view text);
+
 // A chat message: 1..max_chars code points after ignoring surrounding whitespace (blank is
 // empty); tabs and newlines are allowed, other control characters (carriage returns too) are not.
 // The text is kept as sent.

@@ -89,9 +89,12 @@ class GatewayTest : public ::testing::TestWithParam<pt::redis_kind> {
     return std::string(body_of(r)["token"].as_string());
   }
 
-  // Connects and consumes the `ready` frame.
-  std::unique_ptr<pt::ws_client> connect(const std::string& token, const std::string& last_event_id = {}) {
+  // Connects and consumes the `ready` frame. `waiting` frames are dropped unless asked for
+  // (tests without a worker get one for every message).
+  std::unique_ptr<pt::ws_client> connect(const std::string& token, const std::string& last_event_id = {},
+                                         bool with_waiting = false) {
     auto ws = std::make_unique<pt::ws_client>();
+    if (!with_waiting) ws->ignore_type("waiting");
     std::string target = "/chat?token=" + token;
     if (!last_event_id.empty()) target += "&last_event_id=" + last_event_id;
     EXPECT_TRUE(ws->connect({.port = port(), .target = target})) << "handshake status " << ws->handshake_status();

@@ -174,3 +174,20 @@ describe("chat store", () => {
     expect(resumePoint(snapshot([]), "0-0")).toBe("0-0");
   });
 });
+
+describe("honest waiting", () => {
+  it("shows the server's words while a message waits, until a worker answers", () => {
+    let s = run(loaded([human("u1", "hi")]), server({ kind: "waiting", replyTo: "u1", ahead: 3, workers: 1, message: "3 messages ahead of you" }));
+    expect(s.notice).toEqual({ code: "waiting", text: "3 messages ahead of you" });
+    s = run(s, start("5-0"));
+    expect(s.notice).toBeNull();
+  });
+
+  it("removes a message withdrawn by a stop before any reply started", () => {
+    const s = run(loaded([human("u0", "kept"), bot("b0", "u0", "yes"), human("u1", "never mind")]),
+      server({ kind: "waiting", replyTo: "u1", ahead: 0, workers: 0, message: "No model is running right now." }),
+      server({ kind: "message_withdrawn", eventId: "9-0", messageId: "u1" }));
+    expect(view(s)).toEqual(["user:kept:sent", "assistant:yes:done"]);
+    expect(s.notice).toBeNull();
+  });
+});

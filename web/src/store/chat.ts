@@ -256,8 +256,20 @@ function applyServer(state: ChatState, ev: ServerEvent, now: number): ChatState 
     case "reply_start":
     case "delta":
     case "reply_discard":
-    case "reply_end":
-      return applyReply(state, ev);
+    case "reply_end": {
+      const next = applyReply(state, ev);
+      // The wait is over once a worker answers.
+      return next.notice?.code === "waiting" ? { ...next, notice: null } : next;
+    }
+    case "waiting":
+      return { ...state, notice: { code: "waiting", text: ev.message } };
+    case "message_withdrawn": {
+      const messages = state.messages.filter(
+        (m) => !(m.role === "user" && m.id === ev.messageId) && !(m.role === "assistant" && m.replyTo === ev.messageId),
+      );
+      const notice = state.notice?.code === "waiting" ? null : state.notice;
+      return { ...state, messages, notice };
+    }
     case "reply_error": {
       const notice = { code: ev.code, text: describeError(ev.code, undefined, ev.message) };
       if (ev.replyTo === undefined) return { ...state, notice };

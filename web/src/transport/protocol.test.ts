@@ -129,3 +129,12 @@ describe("client frames and urls", () => {
     expect(errorDetail("nope")).toBeUndefined();
   });
 });
+
+describe("waiting and withdrawn frames", () => {
+  it("parses both", () => {
+    expect(parseServerFrame(JSON.stringify({ type: "waiting", reply_to: "1-0", ahead: 2, workers: 1, message: "2 messages ahead of you" })))
+      .toEqual({ ok: true, value: { kind: "waiting", replyTo: "1-0", ahead: 2, workers: 1, message: "2 messages ahead of you" } });
+    expect(parseServerFrame(JSON.stringify({ id: "3-0", type: "message_withdrawn", message_id: "1-0", seq: 1 })))
+      .toEqual({ ok: true, value: { kind: "message_withdrawn", eventId: "3-0", messageId: "1-0" } });
+  });
+});

@@ -50,6 +50,10 @@ export type ServerEvent =
   | { kind: "reply_start"; eventId: string; replyTo: string }
   | { kind: "delta"; eventId: string; replyTo: string; text: string }
   | { kind: "reply_discard"; eventId: string; replyTo: string }
+  /** Where a message of this socket waits for a worker, with the server's words for it. */
+  | { kind: "waiting"; replyTo: string; ahead: number; workers: number; message: string }
+  /** A stop withdrew the message before any reply started: it is no longer in the history. */
+  | { kind: "message_withdrawn"; eventId: string; messageId: string }
   | {
       kind: "reply_end";
       eventId: string;
@@ -110,6 +114,8 @@ export const wire = {
   retryAfterMs: "retry_after_ms",
   errorField: "field",
   resyncRequired: "resync_required",
+  waiting: "waiting",
+  messageWithdrawn: "message_withdrawn",
   // the history entry nested in `message` events, and in `reply_end` and `error` events
   nestedMessage: "message",
   nestedReply: "reply",
@@ -312,6 +318,16 @@ function toEvent(o: Json): ServerEvent {
     }
     case wire.resyncRequired:
       return { kind: "resync_required" };
+    case wire.waiting:
+      return {
+        kind: "waiting",
+        replyTo: idStr(o, wire.replyTo),
+        ahead: optNum(o, "ahead") ?? 0,
+        workers: optNum(o, "workers") ?? 0,
+        message: str(o, "message"),
+      };
+    case wire.messageWithdrawn:
+      return { kind: "message_withdrawn", eventId: eventId(o), messageId: idStr(o, "message_id") };
     case wire.ready: {
       const last = o[wire.lastEventId];
       if (last === undefined || last === null || last === "") return { kind: "ready" };

@@ -35,6 +35,10 @@ struct gateway_config {
   // Sessions.
   seconds session_ttl{3600};           // --session-ttl SESSION_TTL: idle time before expiry (1h); use slides it
   std::size_t event_retention = 1000;  // --event-retention EVENT_RETENTION: events kept per session (MAXLEN ~)
+  // Conversations of a person (POST /api/conversations; docs/protocol.md, "Conversations").
+  seconds conversation_ttl{30 * 24 * 3600};  // --conversation-ttl CONVERSATION_TTL: idle time before one expires (30d)
+  std::size_t max_conversations = 1000;          // --max-conversations: conversations one person may hold
+  std::size_t max_conversation_messages = 1000;  // --max-conversation-messages: messages (theirs and replies) in one
 
   // Browsers: same-origin requests, requests without Origin and (unless disabled) localhost
   // origins are always allowed.

@@ -3,6 +3,7 @@
 // afterwards except for the thread-safe members (redis client, hub, limiter, monitor).
 #include <parley/gateway/config.hpp>
 #include <parley/gateway/connection_limiter.hpp>
+#include <parley/gateway/conversation_store.hpp>
 #include <parley/gateway/event_hub.hpp>
 #include <parley/gateway/metrics.hpp>
 #include <parley/gateway/origin_policy.hpp>
@@ -20,6 +21,7 @@ struct context {
   const gateway_config& cfg;
   redis::client& redis;
   session_store& store;
+  conversation_store& conversations;
   event_hub& hub;
   queue_monitor& queue;
   const origin_policy& origins;

@@ -9,6 +9,8 @@ enum class errc {
   session_not_found = 1,  // the token names no live session
   unavailable,            // Redis unreachable, timed out or shutting down
   bad_reply,              // Redis answered something the gateway does not understand
+  user_not_found,         // the user token names no live person
+  too_many_conversations, // the person holds max_conversations conversations
 };
 
 const boost::system::error_category& category() noexcept;

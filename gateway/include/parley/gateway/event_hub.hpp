@@ -28,6 +28,8 @@ class event_sink {
   virtual void on_resubscribed() = 0;
   // The gateway is shutting down: close with 1001.
   virtual void go_away() = 0;
+  // The conversation was deleted (DELETE /api/conversations/{token}, on any gateway): close with 4004.
+  virtual void on_deleted() = 0;
 };
 
 class event_hub {

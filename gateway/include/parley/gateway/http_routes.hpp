@@ -29,6 +29,10 @@ http::response<http::string_body> json_response(http::status status, const boost
 http::response<http::string_body> error_response(http::status status, const boost::json::value& detail,
                                                  unsigned version, bool keep_alive);
 
+// The body of POST /token and GET /refresh_token for a session (with `title` too when the session
+// is a person's conversation): {token, name, session_start, messages, last_event_id[, title]}.
+boost::json::object snapshot_json(const session_snapshot& s);
+
 // A storage error (errors.hpp) as a response: `session_gone` (400 for the API, 403 for a WebSocket
 // upgrade) when the session does not exist, 503 when Redis is unavailable, else 500.
 http::response<http::string_body> storage_error_response(const boost::system::error_code& ec,

@@ -17,6 +17,7 @@ struct gateway_gauges {
   bool redis_connected = false;
   long long request_queue_depth = 0;
   bool busy = false;
+  long long workers_alive = -1;  // -1: not sampled yet
 };
 
 class gateway_metrics {
@@ -24,6 +25,7 @@ class gateway_metrics {
   // One HTTP response written (any status, the 101 of an upgrade included).
   void http_response(unsigned status) noexcept;
   void session_created() noexcept { sessions_created_.fetch_add(1, relaxed); }
+  void user_created() noexcept { users_created_.fetch_add(1, relaxed); }
   void websocket_opened() noexcept { websockets_opened_.fetch_add(1, relaxed); }
   void message_accepted(bool duplicate) noexcept {
     (duplicate ? messages_duplicate_ : messages_accepted_).fetch_add(1, relaxed);
@@ -43,6 +45,7 @@ class gateway_metrics {
 
   std::array<std::atomic<std::uint64_t>, 6> http_by_class_{};  // index = status / 100 (1xx..5xx)
   std::atomic<std::uint64_t> sessions_created_{0};
+  std::atomic<std::uint64_t> users_created_{0};
   std::atomic<std::uint64_t> websockets_opened_{0};
   std::atomic<std::uint64_t> messages_accepted_{0};
   std::atomic<std::uint64_t> messages_duplicate_{0};

@@ -1,13 +1,19 @@
 #pragma once
-// Samples the request-queue depth every `queue_sample_interval` so that accepting a message
-// costs no extra Redis round trip; `busy()` compares the last sample with max_queue.
-// Thread-safety: the sample is an atomic; start/stop from the owning thread.
+// Samples the request queue and the workers' presence every `queue_sample_interval`, so that
+// accepting a message costs no extra Redis round trip: `busy()` compares the last depth with
+// max_queue, `workers()` is the number of live workers, and `place()` a request's rank among the
+// entries waiting for a worker. However many messages wait, a gateway pays two commands per
+// interval for all of this (one script reading at most max_queue ids, one ZCOUNT).
+// Thread-safety: the depth and worker count are atomics, the waiting ids a snapshot behind a
+// mutex; start/stop from the owning thread.
 #include <parley/gateway/session_store.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
+#include <memory>
+#include <mutex>
 
 namespace parley::gateway {
 
@@ -18,6 +24,17 @@ class queue_monitor {
   void stop();
   bool busy() const noexcept { return depth_.load(std::memory_order_relaxed) >= static_cast<long long>(max_queue_); }
   long long depth() const noexcept { return depth_.load(std::memory_order_relaxed); }
+  // Live workers at the last sample; -1 before the first one succeeded.
+  long long workers() const noexcept { return workers_.load(std::memory_order_relaxed); }
+
+  struct queue_place {
+    bool waiting = false;  // not yet delivered to a worker
+    long long ahead = 0;   // waiting entries before it (at least this many when `more`)
+    bool more = false;     // the sample was cut at max_queue before reaching it
+  };
+  // Where the request entry `request` stands at the last sample. An entry newer than the sample
+  // counts as waiting behind everything the sample saw.
+  queue_place place(const protocol::stream_id& request) const;
 
  private:
   net::awaitable<void> loop();
@@ -27,6 +44,9 @@ class queue_monitor {
   std::size_t max_queue_;
   net::steady_timer timer_;
   std::atomic<long long> depth_{0};
+  std::atomic<long long> workers_{-1};
+  mutable std::mutex sample_mu_;
+  std::shared_ptr<const queue_sample> sample_;
   std::atomic<bool> stopped_{false};
 };
 

@@ -12,6 +12,9 @@ struct request_target {
   std::optional<std::string> token;          // GET /refresh_token, WS /chat
   std::optional<std::string> name;           // POST /token
   std::optional<std::string> last_event_id;  // WS /chat; protocol::stream_id::parse judges it
+  std::optional<std::string> user;           // WS /chat of a person's conversation
+  std::optional<std::string> cursor;         // GET /api/conversations
+  std::optional<std::string> limit;          // GET /api/conversations
 };
 
 // nullopt when `target` is not a valid origin-form target (the caller answers 400).

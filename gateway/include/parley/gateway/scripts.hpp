@@ -16,14 +16,18 @@ inline std::vector<std::string> session_keys(std::string_view token) {
 }
 
 // ARGV: now_ms, ttl_s, burst, refill_per_s, client_id ("" = none), text, timestamp, event_maxlen,
-// notify_channel. Returns {"expired"} | {"duplicate", id, unanswered (0/1), next_seq} |
-// {"rate_limited", retry_after_ms} | {"accepted", id, seq}. The message id is the stream id of its
-// `message` event. `unanswered` lets the gateway queue a request again on a resend, so a message
-// stored just before an outage is never stranded.
+// notify_channel, title (the text as a title), max_messages. Returns {"expired"} |
+// {"duplicate", id, unanswered (0/1), next_seq} | {"full"} | {"rate_limited", retry_after_ms} |
+// {"accepted", id, seq}. The message id is the stream id of its `message` event. `unanswered`
+// lets the gateway queue a request again on a resend, so a message stored just before an outage
+// is never stranded. A conversation a person owns keeps its own ttl (session hash field `ttl`),
+// is refused once the message and its reply would take it over max_messages, and takes its
+// title from its first message unless renamed.
 inline constexpr std::string_view accept = R"lua(
 local now = tonumber(ARGV[1])
-local ttl = ARGV[2]
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'expired'} end
+local meta = redis.call('HMGET', KEYS[1], 'owner', 'ttl', 'title', 'title_set')
+local ttl = meta[2] or ARGV[2]
 local function touch()
   for i = 1, 5 do redis.call('EXPIRE', KEYS[i], ttl) end
 end
@@ -37,6 +41,13 @@ if client_id ~= '' then
     local unanswered = 0
     if next_seq > (tonumber(seqs[2]) or 0) then unanswered = 1 end
     return {'duplicate', known, unanswered, next_seq}
+  end
+end
+if meta[1] then
+  local asked = tonumber(redis.call('HGET', KEYS[1], 'next_seq') or '0') or 0
+  if 2 * (asked + 1) > tonumber(ARGV[11]) then
+    touch()
+    return {'full'}
   end
 end
 local burst = tonumber(ARGV[3])
@@ -60,6 +71,7 @@ if client_id ~= '' then event.client_id = client_id end
 local id = redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[8], '*', 'e', cjson.encode(event))
 redis.call('RPUSH', KEYS[2], cjson.encode({id = id, source = 'human', msg = ARGV[6], timestamp = ARGV[7], seq = seq}))
 if client_id ~= '' then redis.call('HSET', KEYS[3], client_id, id) end
+if meta[1] and meta[4] ~= '1' and (meta[3] or '') == '' then redis.call('HSET', KEYS[1], 'title', ARGV[10]) end
 event.id = id
 event.message_id = id
 redis.call('SPUBLISH', ARGV[9], cjson.encode(event))
@@ -67,30 +79,35 @@ touch()
 return {'accepted', id, seq}
 )lua";
 
-// ARGV: ttl_s, with_history ("1"/"0"). Slides the expiry. Returns nil for no session, else
-// {name, session_start, last_event_id ("0-0" when none), history entries (when asked)}; the
-// history and the id are one atomic snapshot, so resuming from that id misses nothing.
+// ARGV: ttl_s, with_history ("1"/"0"), owner ("" for a session nobody owns). Slides the expiry
+// (by the session's own `ttl` when it has one). Returns nil for no session, or one whose owner
+// is not `owner` (so a conversation of a person is invisible to the seed API and to anyone else),
+// else {name, session_start, last_event_id ("0-0" when none), history entries (when asked),
+// title}; the history and the id are one atomic snapshot, so resuming from that id misses nothing.
 inline constexpr std::string_view load = R"lua(
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-for i = 1, 5 do redis.call('EXPIRE', KEYS[i], ARGV[1]) end
-local s = redis.call('HMGET', KEYS[1], 'name', 'session_start')
+local s = redis.call('HMGET', KEYS[1], 'name', 'session_start', 'owner', 'ttl', 'title')
+if (s[3] or '') ~= ARGV[3] then return false end
+for i = 1, 5 do redis.call('EXPIRE', KEYS[i], s[4] or ARGV[1]) end
 local newest = redis.call('XREVRANGE', KEYS[4], '+', '-', 'COUNT', 1)
 local last_id = '0-0'
 if #newest > 0 then last_id = newest[1][1] end
 local history = {}
 if ARGV[2] == '1' then history = redis.call('LRANGE', KEYS[2], 0, -1) end
-return {s[1] or '', s[2] or '', last_id, history}
+return {s[1] or '', s[2] or '', last_id, history, s[5] or ''}
 )lua";
 
-// KEYS: the request stream. ARGV: group, cap. Returns {pending, undelivered}: entries delivered
-// to a consumer and not acknowledged (the group's PEL), and entries after the group's
-// last-delivered-id, counted by reading them (at most `cap`). The group's `lag` is not used: Redis
-// 7.0 does not restore `entries-read` when it replays reads made after an AOF rewrite, so after a
-// restart `lag` can report entries that were read long ago, and nothing ever corrects it. Without
-// the group (no worker started yet), every entry of the stream waits, up to `cap`.
+// KEYS: the request stream. ARGV: group, cap. Returns {pending, last_delivered_id, ids}: the
+// number of entries delivered to a consumer and not acknowledged (the group's PEL), the group's
+// last-delivered-id ("0-0" without the group), and the ids of the entries after it, oldest first
+// (at most `cap`): those wait for a worker, and a message's place in the queue is its rank among
+// them. The group's `lag` is not used: Redis 7.0 does not restore `entries-read` when it replays
+// reads made after an AOF rewrite, so after a restart `lag` can report entries that were read
+// long ago, and nothing ever corrects it. Without the group (no worker started yet), every
+// entry of the stream waits.
 inline constexpr std::string_view queue_depth = R"lua(
 local cap = tonumber(ARGV[2])
-if redis.call('EXISTS', KEYS[1]) == 0 then return {0, 0} end
+if redis.call('EXISTS', KEYS[1]) == 0 then return {0, '0-0', {}} end
 local last = nil
 local pending = 0
 for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
@@ -101,8 +118,44 @@ for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
     pending = f['pending']
   end
 end
-if last == nil then return {0, math.min(cap, redis.call('XLEN', KEYS[1]))} end
-return {pending, #redis.call('XRANGE', KEYS[1], '(' .. last, '+', 'COUNT', cap)}
+local from = '-'
+if last == nil then last = '0-0' else from = '(' .. last end
+local ids = {}
+for _, e in ipairs(redis.call('XRANGE', KEYS[1], from, '+', 'COUNT', cap)) do ids[#ids + 1] = e[1] end
+return {pending, last, ids}
+)lua";
+
+// KEYS: session, history, events, attempts, lease. ARGV: message_id, event_maxlen, notify_channel.
+// A stop for a message no reply has started to: when it is the session's next turn
+// (done_seq == seq - 1), no worker holds the lease and no attempt was counted, the message is
+// withdrawn atomically: its history entry goes, done_seq moves past it (a worker reading its
+// request later finds nothing to answer), and a `message_withdrawn` event is appended and
+// published. Returns 'withdrawn', 'answered' (done_seq >= seq: nothing to stop), or 'stop' (a
+// reply may be running, or the message waits behind another: the caller stops it the usual way).
+inline constexpr std::string_view withdraw = R"lua(
+if redis.call('EXISTS', KEYS[1]) == 0 then return 'answered' end
+local done = tonumber(redis.call('HGET', KEYS[1], 'done_seq') or '0') or 0
+local raw, seq = nil, nil
+local entries = redis.call('LRANGE', KEYS[2], 0, -1)
+for i = #entries, 1, -1 do
+  local ok, m = pcall(cjson.decode, entries[i])
+  if ok and type(m) == 'table' and m.id == ARGV[1] and m.source == 'human' then
+    raw, seq = entries[i], tonumber(m.seq)
+    break
+  end
+end
+if raw == nil or seq == nil then return 'stop' end
+if done >= seq then return 'answered' end
+if seq ~= done + 1 or redis.call('EXISTS', KEYS[5]) == 1 or redis.call('HEXISTS', KEYS[4], tostring(seq)) == 1 then
+  return 'stop'
+end
+redis.call('LREM', KEYS[2], 1, raw)
+redis.call('HSET', KEYS[1], 'done_seq', seq)
+local event = {type = 'message_withdrawn', message_id = ARGV[1], seq = seq}
+local id = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', 'e', cjson.encode(event))
+event.id = id
+redis.call('SPUBLISH', ARGV[3], cjson.encode(event))
+return 'withdrawn'
 )lua";
 
 }  // namespace parley::gateway::scripts

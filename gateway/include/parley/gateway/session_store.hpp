@@ -4,6 +4,7 @@
 // retried here, the client answers at once with `unavailable` and the caller tells its client.
 // Thread-safety: stateless apart from the shared redis::client, which is thread-safe.
 #include <parley/gateway/config.hpp>
+#include <parley/protocol.hpp>
 #include <parley/redis/client.hpp>
 
 #include <boost/asio/awaitable.hpp>
@@ -24,10 +25,13 @@ struct session_snapshot {
   std::string session_start;
   std::string last_event_id;          // newest event id at the snapshot ("0-0": none yet)
   std::vector<std::string> history;   // JSON entries, oldest first (only when asked)
+  std::string owner;                  // user token of the person who owns it ("": nobody, the seed API)
+  std::string title;                  // a conversation's title ("" until its first message)
 };
 
 struct accept_outcome {
-  enum class kind { accepted, duplicate, rate_limited } type = kind::accepted;
+  // full: a conversation at max_conversation_messages; nothing stored.
+  enum class kind { accepted, duplicate, rate_limited, full } type = kind::accepted;
   std::string id;                 // message id (accepted, duplicate)
   long long seq = 0;              // accepted; duplicate: the session's newest seq
   bool unanswered = false;        // duplicate: the session still has turns to answer
@@ -41,17 +45,31 @@ struct event_page {
   bool more = false;              // a full page: ask again from the last id
 };
 
+struct queue_sample {
+  long long pending = 0;                        // delivered, not acknowledged
+  protocol::stream_id last_delivered;           // the group's last-delivered-id (0-0: no group)
+  std::vector<protocol::stream_id> waiting;     // entries not yet delivered, oldest first (at most cap)
+  bool capped = false;                          // `waiting` was cut at cap
+  long long depth() const { return pending + static_cast<long long>(waiting.size()); }
+};
+
+// What a stop did: `withdrawn` (no reply had started: the message left the history and the
+// queue, a `message_withdrawn` event says so), `stopping` (the worker was told), `answered`
+// (nothing to stop).
+enum class stop_outcome { withdrawn, stopping, answered };
+
 class session_store {
  public:
   session_store(redis::client& redis, const gateway_config& cfg) : redis_(redis), cfg_(cfg) {}
 
   net::awaitable<result<session_snapshot>> create(std::string name);
-  // Slides the expiry; session_not_found when the session is gone.
-  net::awaitable<result<session_snapshot>> load(std::string token, bool with_history);
+  // Slides the expiry; session_not_found when the session is gone or `owner` does not own it
+  // ("" asks for a session nobody owns: the seed API's).
+  net::awaitable<result<session_snapshot>> load(std::string token, bool with_history, std::string owner = {});
   // Runs the accept script; session_not_found when the session expired.
   net::awaitable<result<accept_outcome>> accept(std::string token, std::string text, std::string client_id);
-  // Appends work for the workers (only for newly accepted messages).
-  net::awaitable<boost::system::error_code> enqueue_request(std::string token, long long seq, std::string id);
+  // Appends work for the workers (only for newly accepted messages); returns the entry's id.
+  net::awaitable<result<std::string>> enqueue_request(std::string token, long long seq, std::string id);
   // Records the stop request and tells every worker.
   net::awaitable<boost::system::error_code> stop(std::string token, std::string message_id);
   // Events with ids after `after`, at most `count`.
@@ -59,6 +77,14 @@ class session_store {
   // Request-queue depth: entries delivered and not acknowledged plus entries not yet delivered,
   // counting the undelivered ones up to `cap` (scripts::queue_depth says why not `lag`).
   net::awaitable<result<long long>> queue_depth(std::size_t cap);
+  // The same sample in full: what queue positions are computed from.
+  net::awaitable<result<queue_sample>> sample_queue(std::size_t cap);
+  // Workers whose presence record is alive (docs/design.md, "Worker presence").
+  net::awaitable<result<long long>> workers_alive();
+  // Stop for a reply: withdraws the message instead when no reply to it has started (see
+  // stop_outcome). `request_id`, when known, is its request entry, deleted from the queue then.
+  net::awaitable<result<stop_outcome>> stop_or_withdraw(std::string token, std::string message_id,
+                                                        std::string request_id);
 
  private:
   redis::client& redis_;

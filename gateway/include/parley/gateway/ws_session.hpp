@@ -40,6 +40,7 @@ namespace close_code {
 inline constexpr std::uint16_t going_away = 1001;       // shutdown
 inline constexpr std::uint16_t policy = 1008;           // send queue overflow (slow reader)
 inline constexpr std::uint16_t session_expired = 4001;  // the session expired while connected
+inline constexpr std::uint16_t deleted = 4004;          // the conversation was deleted
 }  // namespace close_code
 
 class ws_session : public event_sink, public std::enable_shared_from_this<ws_session> {
@@ -59,6 +60,7 @@ class ws_session : public event_sink, public std::enable_shared_from_this<ws_ses
   void on_event(protocol::stream_id id, std::shared_ptr<const std::string> json) override;
   void on_resubscribed() override;
   void go_away() override;
+  void on_deleted() override;
 
  private:
   using frame_ptr = std::shared_ptr<const std::string>;
@@ -73,6 +75,11 @@ class ws_session : public event_sink, public std::enable_shared_from_this<ws_ses
   net::awaitable<void> retry_sync(std::shared_ptr<ws_session> self);
   net::awaitable<void> handle_text(std::string text);
   net::awaitable<void> handle_message(protocol::message_frame m);
+  net::awaitable<void> handle_stop(std::string message_id);
+  // Sends a `waiting` frame for each message of this socket still waiting for a worker whose
+  // place changed since the last one, forgets those a worker took, and checks again after
+  // queue_sample_interval while any wait (reading the monitor's sample: no Redis command).
+  void report_waiting();
   void enqueue(frame_ptr frame);
   void enqueue(std::string frame) { enqueue(std::make_shared<const std::string>(std::move(frame))); }
   // An error frame for the client (protocol::error_frame's arguments), counted by its code.
@@ -115,6 +122,18 @@ class ws_session : public event_sink, public std::enable_shared_from_this<ws_ses
   bool replay_failed_ = false;
   bool retry_scheduled_ = false;
   std::vector<std::pair<protocol::stream_id, frame_ptr>> held_;
+
+  // Messages this socket sent that no worker has taken yet (docs/protocol.md, `waiting`).
+  struct waiting_message {
+    std::string message_id;
+    protocol::stream_id request;  // its request entry
+    long long ahead = -1;         // as last reported
+    bool more = false;
+    long long workers = -1;
+  };
+  std::vector<waiting_message> waiting_;
+  // Exists only while something waits, so an idle socket keeps no timer for this.
+  std::unique_ptr<net::steady_timer> waiting_timer_;
 };
 
 }  // namespace parley::gateway

@@ -32,6 +32,7 @@ struct ws_client::impl {
   std::mutex mu;
   std::condition_variable cv;
   std::deque<ws_event> events;
+  std::vector<std::string> ignored;  // frame prefixes dropped on arrival (ignore_type)
   bool closed = false;
 
   impl() : thread([this] { ioc.run(); }) {}
@@ -48,6 +49,8 @@ struct ws_client::impl {
   void push(ws_event ev) {
     {
       std::lock_guard lk(mu);
+      for (const auto& prefix : ignored)
+        if (ev.type == ws_event::kind::text && ev.data.starts_with(prefix)) return;
       events.push_back(std::move(ev));
     }
     cv.notify_all();
@@ -203,6 +206,11 @@ void ws_client::start_reading() {
   reading_ = true;
   auto* im = impl_.get();
   net::co_spawn(im->ioc, im->reader(), net::detached);
+}
+
+void ws_client::ignore_type(const std::string& type) {
+  std::lock_guard lk(impl_->mu);
+  impl_->ignored.push_back("{\"type\":\"" + type + "\"");
 }
 
 std::optional<ws_event> ws_client::next(std::chrono::milliseconds timeout) {

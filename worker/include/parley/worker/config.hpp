@@ -42,6 +42,9 @@ struct worker_config {
   int max_attempts = 3;                    // --max-attempts: generation attempts before dead-lettering
   milliseconds retry_backoff{500};         // --retry-backoff: wait before retrying a failed attempt (500ms)
   milliseconds redis_retry{500};           // --redis-retry: wait before reading again after a Redis failure
+  // --presence-ttl: the worker's presence record (parley:workers) counts it alive this long after
+  // each renewal, renewed every third of it; gateways tell clients when no worker is alive (10s).
+  milliseconds presence_ttl{10'000};
 
   // Streaming: a delta event is written when either bound is reached.
   milliseconds flush_interval{50};      // --flush-interval: longest wait of a generated piece (50ms)

@@ -7,14 +7,16 @@
 
 namespace parley::worker::scripts {
 
-// KEYS lease, events; ARGV owner, retention, notify channel, ttl_ms, event json...
+// KEYS lease, events, session; ARGV owner, retention, notify channel, ttl_ms, event json...
+// (ttl_ms, here and below, gives way to the session's own `ttl` field when it has one.)
 // Appends each event and publishes it with its stream id spliced in. Returns the ids, or 0 if
 // not the owner.
 const redis::script& emit();
 
 // KEYS lease, attempts, session, stop; ARGV owner, seq, ttl_ms.
 // Counts a new attempt at answering `seq`. Returns {-1} if not the owner, {-2} if `seq` is
-// already answered, else {attempt, last_error|nil, stop_value|nil}.
+// already answered or the session is gone (deleted: nothing is created for it), else
+// {attempt, last_error|nil, stop_value|nil}.
 const redis::script& begin_attempt();
 
 // KEYS lease, stop; ARGV owner, ttl_ms. Renews the lease if ours: {1|0, stop_value|nil}.

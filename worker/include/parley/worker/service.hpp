@@ -52,6 +52,8 @@ class service {
   net::awaitable<void> consume();
   net::awaitable<void> claim();
   net::awaitable<void> wait_for_slot();
+  // Keeps this worker's presence record alive while it consumes; removes it when it stops.
+  net::awaitable<void> announce();
   void start(request_entry e);
   void on_stop_message(std::string_view payload);
 
@@ -73,6 +75,7 @@ class service {
   bool stopping_ = false;
   net::steady_timer slot_freed_;
   net::steady_timer claim_timer_;
+  net::steady_timer presence_timer_;
   net::steady_timer idle_;  // cancelled when busy_ drops to 0 during shutdown
 };
 

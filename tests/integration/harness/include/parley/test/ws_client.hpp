@@ -60,6 +60,11 @@ class ws_client {
   // Starts the reader of a client connected with `read = false` (no effect otherwise).
   void start_reading();
 
+  // Drops, from now on, every text frame of this `type` (the server writes `type` first), for
+  // tests that read frames one by one and are about something else: the gateway's `waiting`
+  // frames come whenever a message waits for a worker.
+  void ignore_type(const std::string& type);
+
   // The next frame or close event; nullopt when nothing arrived within the timeout.
   std::optional<ws_event> next(std::chrono::milliseconds timeout);
   // The next text frame parsed as a JSON object; throws std::runtime_error on timeout, close,

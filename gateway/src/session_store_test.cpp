@@ -200,7 +200,9 @@ TEST_F(SessionStore, QueueDepthIgnoresAStaleGroupLag) {
   auto groups = redis_.command({"XINFO", "GROUPS", stream});
   const auto& g = groups.elements.at(0).elements;
   for (std::size_t i = 0; i + 1 < g.size(); i += 2) {
-    if (g[i].str == "lag") ASSERT_EQ(g[i + 1].integer, 8) << "the group is not in the stale state";
+    if (g[i].str == "lag") {
+      ASSERT_EQ(g[i + 1].integer, 8) << "the group is not in the stale state";
+    }
   }
   auto d = run(store_->queue_depth(100));
   ASSERT_TRUE(d);

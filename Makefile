@@ -13,8 +13,7 @@ export CCACHE_NOHASHDIR := 1
 # `make test` runs each for TEST_FUZZ_SECONDS.
 FUZZ_SECONDS ?= 60
 TEST_FUZZ_SECONDS ?= 5
-# The sanitized test executables `make test` builds and runs (every one: `make test-sanitize`).
-TEST_SANITIZE_TARGETS ?= parley_core_test parley_gateway_test parley_worker_test
+# `make test-sanitize SANITIZE_TARGETS="parley_core_test ..."` builds and runs only those.
 SANITIZE_TARGETS ?=
 
 .PHONY: all deps llama build web test test-cpp test-web test-sanitize fuzz run bench chaos clean
@@ -38,7 +37,6 @@ web: deps
 
 test: build web
 	$(MAKE) --no-print-directory test-cpp test-web
-	$(MAKE) --no-print-directory test-sanitize SANITIZE_TARGETS="$(TEST_SANITIZE_TARGETS)"
 	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 
 test-cpp:

@@ -289,16 +289,22 @@ TEST(llama_backend, max_new_tokens_ends_with_length) {
   EXPECT_LE(g.outcome->generated_tokens, 5);
 }
 
+// On a backend of two slots: A's first turn, then B and C, so that C takes A's slot.
+test::generation answer_a_then_evict_it(llama_backend& b) {
+  auto a1 = run_one(b, make_request("A", {user("my name is Ann")}, 12, 7));
+  EXPECT_TRUE(run_one(b, make_request("B", {user("I am B")}, 12, 8)).outcome);
+  EXPECT_TRUE(run_one(b, make_request("C", {user("I am C")}, 12, 9)).outcome);
+  EXPECT_EQ(metric(b, "parley_llama_evictions_total"), 1);  // C took A's slot
+  return a1;
+}
+
 TEST(llama_backend, without_a_host_cache_an_evicted_session_is_reprefilled_as_a_fresh_run) {
   auto config = test::tiny_config();  // two slots
   config.host_cache_mib = 0;
   auto b = test::load_or_fail(config);
   ASSERT_TRUE(b);
-  auto a1 = run_one(*b, make_request("A", {user("my name is Ann")}, 12, 7));
+  const auto a1 = answer_a_then_evict_it(*b);
   ASSERT_TRUE(a1.outcome);
-  ASSERT_TRUE(run_one(*b, make_request("B", {user("I am B")}, 12, 8)).outcome);
-  ASSERT_TRUE(run_one(*b, make_request("C", {user("I am C")}, 12, 9)).outcome);
-  EXPECT_EQ(metric(*b, "parley_llama_evictions_total"), 1);  // C took A's slot
 
   const std::vector<chat_turn> turn2{user("my name is Ann"), bot(a1.outcome->text),
                                      user("what is my name?")};
@@ -318,11 +324,8 @@ TEST(llama_backend, an_evicted_session_is_restored_from_host_memory_as_if_never_
   const auto config = test::tiny_config();  // two slots, host cache on
   auto b = test::load_or_fail(config);
   ASSERT_TRUE(b);
-  auto a1 = run_one(*b, make_request("A", {user("my name is Ann")}, 12, 7));
+  const auto a1 = answer_a_then_evict_it(*b);
   ASSERT_TRUE(a1.outcome);
-  ASSERT_TRUE(run_one(*b, make_request("B", {user("I am B")}, 12, 8)).outcome);
-  ASSERT_TRUE(run_one(*b, make_request("C", {user("I am C")}, 12, 9)).outcome);
-  EXPECT_EQ(metric(*b, "parley_llama_evictions_total"), 1);  // C took A's slot
   EXPECT_EQ(metric(*b, "parley_llama_host_cache_saved_total"), 1);
   EXPECT_EQ(metric(*b, "parley_llama_host_cache_sessions"), 1);
   EXPECT_GT(metric(*b, "parley_llama_host_cache_bytes"), 0);

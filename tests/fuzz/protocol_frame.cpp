@@ -16,6 +16,7 @@
 
 namespace json = boost::json;
 namespace p = parley::protocol;
+using parley::fuzz::has_control;
 using parley::fuzz::require;
 
 namespace {
@@ -43,16 +44,6 @@ bool same(const p::client_frame& a, const p::client_frame& b) {
   }
   if (auto* s = std::get_if<p::stop_frame>(&a)) return s->message_id == std::get<p::stop_frame>(b).message_id;
   return true;
-}
-
-// C0 controls, DEL and C1 controls (U+0080..U+009F, encoded C2 80..C2 9F) in valid UTF-8.
-bool has_control(std::string_view s, std::string_view allowed) {
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if ((c < 0x20 || c == 0x7F) && allowed.find(static_cast<char>(c)) == std::string_view::npos) return true;
-    if (c == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) <= 0x9F) return true;
-  }
-  return false;
 }
 
 void check_id(const std::string& id) {

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <string>
 
+using parley::fuzz::has_control;
 using parley::fuzz::require;
 
 namespace {
@@ -40,16 +41,6 @@ std::size_t lead_bytes(std::string_view s) {
   std::size_t n = 0;
   for (unsigned char c : s) n += (c & 0xC0) != 0x80;
   return n;
-}
-
-// C0 controls, DEL and C1 controls (encoded C2 80..C2 9F) in valid UTF-8.
-bool has_control(std::string_view s, std::string_view allowed) {
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if ((c < 0x20 || c == 0x7F) && allowed.find(static_cast<char>(c)) == std::string_view::npos) return true;
-    if (c == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) <= 0x9F) return true;
-  }
-  return false;
 }
 
 bool space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }

@@ -9,6 +9,13 @@
 //   parley-bench-e2e --target parley --port 3500 --conversations 10 --turns 20
 //   parley-bench-e2e --target llama --llama-url http://127.0.0.1:8080 --model m.gguf
 //                    --reply-tokens 8 --conversations 10 --turns 20
+//   parley-bench-e2e --target parley --scenario versions --turns 10 --rounds 5
+//
+// The versions scenario (Parley only) builds a conversation of --turns messages, then, --rounds
+// times: a fresh message, a regenerate of its reply, an edit of it, and a switch back to the
+// first version followed by a new message on that branch. Each kind's TTFT and the worker's
+// prompt/cached token counts are reported side by side: what KV reuse saves when a person asks
+// for another answer or goes back to an earlier branch.
 //
 // Times are taken by this client from the moment a message is sent: to the first reply text
 // (TTFT) and to the end of the reply (TTLT: Parley's reply_end, llama-server's final chunk).
@@ -83,10 +90,13 @@ struct options {
   // A counter on a /metrics page read before and after the run: "URL NAME".
   std::vector<std::string> count_metric;
   int setup_concurrency = 32;  // sessions created and sockets opened at once before the run
+  std::string scenario = "chat";  // or "versions"
+  int rounds = 5;                 // versions: rounds of fresh / regenerate / edit / switch back
 };
 
 // One reply as the client saw it, in milliseconds after its message was sent.
 struct turn_sample {
+  std::string kind = "message";  // versions scenario: fresh, regenerate, edit, switched_back
   int conversation = 0;
   int turn = 0;
   double ttft_ms = 0;
@@ -239,6 +249,137 @@ net::awaitable<void> run_parley_conversation(const options& o, int index, parley
       }
     }
     st.samples.push_back(std::move(s));
+  }
+  co_await ws.async_close(websocket::close_code::normal, use_tuple);
+}
+
+// Sends `frame` and reads until the reply it asked for ends (ack, then the first delta and the
+// reply_end for the acked message). False after a failure, recorded in `st`.
+net::awaitable<bool> parley_turn(ws_stream& ws, beast::flat_buffer& buf, const json::object& frame, turn_sample& s,
+                                 run_state& st) {
+  const std::string text = json::serialize(frame);
+  const auto t0 = steady::now();
+  s.sent_us = system_us();
+  auto [wec, wn] = co_await ws.async_write(net::buffer(text), use_tuple);
+  if (wec) {
+    st.fail("send: " + wec.message());
+    co_return false;
+  }
+  std::string reply_to;
+  bool first = true;
+  while (true) {
+    buf.clear();
+    auto [rec, rn] = co_await ws.async_read(buf, use_tuple);
+    if (rec) {
+      st.fail("read: " + rec.message());
+      co_return false;
+    }
+    auto f = json::parse(beast::buffers_to_string(buf.data())).as_object();
+    const auto type = f["type"].as_string();
+    const bool mine = !reply_to.empty() && f.contains("reply_to") && f["reply_to"].as_string() == reply_to;
+    if (type == "ack") {
+      s.ack_ms = ms_since(t0);
+      reply_to = f["id"].as_string();
+    } else if (type == "delta" && first && mine) {
+      s.ttft_ms = ms_since(t0);
+      first = false;
+    } else if (type == "reply_end" && mine) {
+      s.ttlt_ms = ms_since(t0);
+      s.delivered_us = system_us();
+      if (first) s.ttft_ms = s.ttlt_ms;
+      keep_server_fields(f, s.server);
+      s.server["message_id"] = f["message_id"];
+      s.server["reply_to"] = f["reply_to"];
+      co_return true;
+    } else if (type == "error") {
+      st.fail("error frame: " + json::serialize(f));
+      co_return false;
+    }
+  }
+}
+
+std::string switch_frame(const std::string& message_id, int version) {
+  return json::serialize(json::object{{"type", "switch"}, {"message_id", message_id}, {"version", version}});
+}
+
+net::awaitable<bool> parley_switch(ws_stream& ws, beast::flat_buffer& buf, const std::string& message_id, int version,
+                                   run_state& st) {
+  const std::string text = switch_frame(message_id, version);
+  auto [wec, wn] = co_await ws.async_write(net::buffer(text), use_tuple);
+  if (wec) {
+    st.fail("send: " + wec.message());
+    co_return false;
+  }
+  while (true) {
+    buf.clear();
+    auto [rec, rn] = co_await ws.async_read(buf, use_tuple);
+    if (rec) {
+      st.fail("read: " + rec.message());
+      co_return false;
+    }
+    auto f = json::parse(beast::buffers_to_string(buf.data())).as_object();
+    if (f["type"].as_string() == "branch") co_return true;
+    if (f["type"].as_string() == "error") {
+      st.fail("error frame: " + json::serialize(f));
+      co_return false;
+    }
+  }
+}
+
+// Frames are built outside the coroutines: g++ 12 miscompiles a braced json::object in one.
+json::object version_frame(std::string_view type, std::string_view message_id, std::string_view text = {}) {
+  json::object f{{"type", type}, {"message_id", message_id}};
+  if (!text.empty()) f["text"] = text;
+  return f;
+}
+
+json::object message_frame(const options& o, int conversation, int turn) {
+  return json::object{{"type", "message"}, {"text", user_message(o, conversation, turn)}};
+}
+
+net::awaitable<void> run_versions_conversation(const options& o, int index, parley_conversation& conv,
+                                               run_state& st) {
+  auto& ws = *conv.ws;
+  beast::flat_buffer buf;
+  auto message = [&](int turn) { return message_frame(o, index, turn); };
+  int turn = 1;
+  for (; turn <= o.turns; ++turn) {
+    turn_sample warm;
+    if (!co_await parley_turn(ws, buf, message(turn), warm, st)) co_return;
+  }
+  for (int round = 0; round < o.rounds; ++round, ++turn) {
+    turn_sample fresh;
+    fresh.kind = "fresh";
+    fresh.conversation = index;
+    fresh.turn = turn;
+    if (!co_await parley_turn(ws, buf, message(turn), fresh, st)) co_return;
+    const std::string asked = std::string(fresh.server["reply_to"].as_string());
+    const std::string first_reply = std::string(fresh.server["message_id"].as_string());
+    st.samples.push_back(fresh);
+
+    turn_sample regen = fresh;
+    regen.kind = "regenerate";
+    regen.server = {};
+    const auto regen_frame = version_frame("regenerate", first_reply);
+    if (!co_await parley_turn(ws, buf, regen_frame, regen, st)) co_return;
+    st.samples.push_back(regen);
+
+    turn_sample edit = fresh;
+    edit.kind = "edit";
+    edit.server = {};
+    const auto edit_frame = version_frame("edit", asked, user_message(o, index, turn + 1000));
+    if (!co_await parley_turn(ws, buf, edit_frame, edit, st)) co_return;
+    st.samples.push_back(edit);
+
+    // Back to the first version of the message (and the newest reply under it), then on from there.
+    if (!co_await parley_switch(ws, buf, asked, 1, st)) co_return;
+    ++turn;
+    turn_sample back;
+    back.kind = "switched_back";
+    back.conversation = index;
+    back.turn = turn;
+    if (!co_await parley_turn(ws, buf, message(turn), back, st)) co_return;
+    st.samples.push_back(back);
   }
   co_await ws.async_close(websocket::close_code::normal, use_tuple);
 }
@@ -434,6 +575,26 @@ json::object summarize(const options& o, const run_state& st, double seconds, st
   add_percentiles(out, "ttft_", ttft);
   add_percentiles(out, "ttlt_", ttlt);
   if (!ack.empty()) add_percentiles(out, "ack_", ack);
+  if (o.scenario == "versions") {
+    json::object kinds;
+    for (const char* kind : {"fresh", "regenerate", "edit", "switched_back"}) {
+      std::vector<double> k_ttft;
+      double prompt = 0, cached = 0;
+      for (const auto& s : st.samples) {
+        if (s.kind != kind) continue;
+        k_ttft.push_back(s.ttft_ms);
+        if (const auto* p = s.server.if_contains("prompt_tokens"); p && p->is_int64()) prompt += p->get_int64();
+        if (const auto* c = s.server.if_contains("cached_tokens"); c && c->is_int64()) cached += c->get_int64();
+      }
+      if (k_ttft.empty()) continue;
+      const double n = static_cast<double>(k_ttft.size());
+      json::object k{{"replies", k_ttft.size()}, {"prompt_tokens", prompt / n}, {"cached_tokens", cached / n},
+                     {"prefilled_tokens", (prompt - cached) / n}};
+      add_percentiles(k, "ttft_", k_ttft);
+      kinds[kind] = std::move(k);
+    }
+    out["kinds"] = std::move(kinds);
+  }
   add_stages(out, st.samples);
   if (o.per_turn) {
     std::vector<const turn_sample*> order;
@@ -490,7 +651,16 @@ int main(int argc, char** argv) {
       ->expected(2);
   app.add_option("--setup-concurrency", o.setup_concurrency, "Parley: sessions opened at once before the run")
       ->capture_default_str();
+  app.add_option("--scenario", o.scenario, "chat, or versions (Parley only; see the header)")
+      ->check(CLI::IsMember({"chat", "versions"}))
+      ->capture_default_str();
+  app.add_option("--rounds", o.rounds, "versions: rounds of fresh / regenerate / edit / switch back")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  if (o.scenario == "versions" && o.target != "parley") {
+    std::cerr << "--scenario versions needs --target parley\n";
+    return 2;
+  }
   if (o.target == "llama" && o.model.empty()) {
     std::cerr << "--target llama needs --model\n";
     return 2;
@@ -518,8 +688,9 @@ int main(int argc, char** argv) {
 
     const auto start = steady::now();
     for (int i = 0; i < o.conversations; ++i) {
-      auto task = o.target == "parley" ? run_parley_conversation(o, i, convs[i], st)
-                                       : run_llama_conversation(o, http, *prompts, i, st);
+      auto task = o.target != "parley"      ? run_llama_conversation(o, http, *prompts, i, st)
+                  : o.scenario == "versions" ? run_versions_conversation(o, i, convs[i], st)
+                                             : run_parley_conversation(o, i, convs[i], st);
       net::co_spawn(ioc, std::move(task), [&st](std::exception_ptr e) {
         if (!e) return;
         try {

@@ -71,23 +71,9 @@ cleanup() { stop_servers; rm -rf "$work"; }
 trap cleanup EXIT
 progress() { echo "[e2e] $*" >&2; }
 loadavg() { cut -d' ' -f1 /proc/loadavg; }
-port_free() { python3 -c "import socket,sys; s=socket.socket(); s.bind(('127.0.0.1', $1))" 2>/dev/null; }
 
-# Parley exactly as scripts/run.sh starts it, from a clean environment (so that nothing the
-# caller exported changes a default), on free ports with its state in the work folder. Worker 1
-# serves /metrics on METRICS_PORT_BASE + 1.
 start_parley() {  # MODEL REPLY_TOKENS
-  gw_port=$(free_port)
-  while :; do metrics_base=$(free_port); port_free $((metrics_base + 1)) && break; done
-  worker_metrics=$((metrics_base + 1))
-  parley_env=(PORT="$gw_port" REDIS_PORT="$(free_port)" METRICS_PORT_BASE="$metrics_base"
-              MODEL="$1" MODEL_THREADS="$threads" MODEL_POLL="$poll" MAX_NEW_TOKENS="$2" IGNORE_EOS=true
-              RATE_BURST=1000000000 RATE_PER_SECOND=1000000000 MAX_QUEUE=1000000000 MAX_CONNECTIONS_PER_IP=1000000)
-  env -i PATH="$PATH" HOME="$HOME" VAR_DIR="$work/state" BUILD_DIR="$build" "${parley_env[@]}" \
-    "$root/scripts/run.sh" >"$work/parley-$gw_port.log" 2>&1 &
-  parley_pid=$!
-  wait_http "$gw_port" /readyz
-  wait_http "$worker_metrics" /healthz
+  start_parley_stack "$work" "$build" "$1" "$2" "$threads" "$poll"
 }
 
 start_llama() {  # MODEL

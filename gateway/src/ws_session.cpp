@@ -35,9 +35,9 @@ ws_session::ws_session(beast::tcp_stream stream, context& ctx, session_snapshot 
       ctx_(ctx),
       session_(std::move(session)),
       lease_(std::move(lease)),
-      last_sent_(last_event_id.value_or(protocol::stream_id{})),
       resume_requested_(last_event_id.has_value()),
-      touch_timer_(ws_.get_executor()) {}
+      touch_timer_(ws_.get_executor()),
+      events_(last_event_id.value_or(protocol::stream_id{})) {}
 
 ws_session::~ws_session() = default;
 
@@ -118,23 +118,22 @@ net::awaitable<bool> ws_session::accept(std::unique_ptr<http::request<http::stri
 net::awaitable<void> ws_session::start(std::shared_ptr<ws_session> self) {
   // Subscribe before reading the stream, so nothing published in between is lost; events that
   // arrive meanwhile are held and forwarded after the backlog, newer ids only.
-  ++syncing_;
+  events_.begin_start();
   co_await ctx_.hub.wait_subscribed();
   if (!resume_requested_) {
     auto snap = co_await ctx_.store.load(session_.token, false, session_.owner);
     if (snap) {
-      if (auto id = protocol::stream_id::parse(snap->last_event_id)) last_sent_ = *id;
+      if (auto id = protocol::stream_id::parse(snap->last_event_id)) events_.start_after(*id);
     } else if (snap.error() == errc::session_not_found) {
       send_error(api_errc::session_expired);
       close_with(close_code::session_expired, "session expired");
     }
   }
-  enqueue(protocol::ready_frame(session_.token, session_.name, session_.session_start, last_sent_.str()));
-  --syncing_;
-  if (resume_requested_)
-    co_await sync(self);
-  else
-    flush_held();
+  enqueue(protocol::ready_frame(session_.token, session_.name, session_.session_start, events_.last_sent().str()));
+  event_sequencer::frames out;
+  events_.end_start(resume_requested_, out);
+  send_all(out);
+  if (resume_requested_) co_await sync(self);
 }
 
 net::awaitable<void> ws_session::handle_text(std::string text) {
@@ -227,7 +226,7 @@ net::awaitable<void> ws_session::queue_and_ack(std::string id, long long seq, bo
 
 net::awaitable<void> ws_session::handle_message(protocol::message_frame m) {
   if (!check_text(m.text, m.client_id) || refuse_when_busy(m.client_id)) co_return;
-  accepting_ = true;
+  events_.begin_accept();
   auto r = co_await ctx_.store.accept(session_.token, m.text, m.client_id);
   if (!r) {
     storage_failed(r.error(), m.client_id);
@@ -241,8 +240,7 @@ net::awaitable<void> ws_session::handle_message(protocol::message_frame m) {
   } else {
     send_error(api_errc::internal, make_error_code(api_errc::internal).message(), std::nullopt, std::nullopt, m.client_id);
   }
-  accepting_ = false;
-  flush_held();
+  end_accept();
   // After the message's own event, so a client sees ack, message, then where it waits.
   if (!waiting_.empty()) report_waiting();
 }
@@ -252,7 +250,7 @@ net::awaitable<void> ws_session::handle_version(protocol::version_frame f) {
   const std::string client_id = f.client_id;
   if (f.kind == op::edit && !check_text(f.text, client_id)) co_return;
   if (f.kind != op::switch_version && refuse_when_busy(client_id)) co_return;
-  accepting_ = true;
+  events_.begin_accept();
   auto r = co_await ctx_.store.request_version(session_.token, std::move(f));
   if (!r) {
     storage_failed(r.error(), client_id);
@@ -279,8 +277,7 @@ net::awaitable<void> ws_session::handle_version(protocol::version_frame f) {
         break;
     }
   }
-  accepting_ = false;
-  flush_held();
+  end_accept();
   if (!waiting_.empty()) report_waiting();
 }
 
@@ -322,69 +319,45 @@ void ws_session::report_waiting() {
 }
 
 net::awaitable<void> ws_session::sync(std::shared_ptr<ws_session> self) {
-  if (syncing_) {
-    sync_again_ = true;
-    co_return;
-  }
-  ++syncing_;
+  if (!events_.begin_replay()) co_return;
+  event_sequencer::frames out;
   do {
-    sync_again_ = false;
     while (!done_) {
-      auto page = co_await ctx_.store.events_after(session_.token, last_sent_.str(), replay_page);
+      auto page = co_await ctx_.store.events_after(session_.token, events_.last_sent().str(), replay_page);
       if (!page) {
-        if (!replay_failed_) spdlog::warn("replay for session {} failed: {}", session_.token, page.error().message());
-        replay_failed_ = true;
-        if (!retry_scheduled_) {
-          retry_scheduled_ = true;
-          net::co_spawn(ws_.get_executor(), retry_sync(self), net::detached);
-        }
+        if (!events_.gap()) spdlog::warn("replay for session {} failed: {}", session_.token, page.error().message());
+        if (events_.replay_failed()) net::co_spawn(ws_.get_executor(), retry_sync(self), net::detached);
         break;
       }
-      replay_failed_ = false;
-      if (page->resync) {
-        enqueue(protocol::resync_required_frame());
-        if (auto id = protocol::stream_id::parse(page->last_generated_id)) last_sent_ = *id;
-        break;
-      }
-      for (auto& [id, json] : page->events) {
-        auto sid = protocol::stream_id::parse(id);
-        if (sid && *sid > last_sent_) {
-          enqueue(std::move(json));
-          last_sent_ = *sid;
-        }
-      }
-      if (!page->more) break;
+      const auto step = events_.replay_page(std::move(*page), out);
+      send_all(out);
+      if (step != event_sequencer::page_step::next_page) break;
     }
-  } while (sync_again_ && !done_);
-  --syncing_;
-  flush_held();
+  } while (events_.end_pass(out) && !done_);
+  send_all(out);
 }
 
 net::awaitable<void> ws_session::retry_sync(std::shared_ptr<ws_session> self) {
   net::steady_timer wait(ws_.get_executor(), ctx_.cfg.replay_retry);
   co_await wait.async_wait(use_tuple);
-  retry_scheduled_ = false;
-  if (!done_ && replay_failed_) co_await sync(self);
+  if (events_.retry_due() && !done_) co_await sync(self);
 }
 
 void ws_session::deliver(protocol::stream_id id, const frame_ptr& json) {
-  if (syncing_ || accepting_) {
-    held_.emplace_back(id, json);
-    return;
-  }
-  if (replay_failed_) return;
-  if (id > last_sent_) {
-    enqueue(json);
-    last_sent_ = id;
-  }
+  event_sequencer::frames out;
+  events_.live(id, json, out);
+  send_all(out);
 }
 
-void ws_session::flush_held() {
-  if (syncing_ || accepting_ || held_.empty()) return;
-  auto held = std::move(held_);
-  held_.clear();
-  std::stable_sort(held.begin(), held.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  for (auto& [id, json] : held) deliver(id, json);
+void ws_session::end_accept() {
+  event_sequencer::frames out;
+  events_.end_accept(out);
+  send_all(out);
+}
+
+void ws_session::send_all(event_sequencer::frames& out) {
+  for (auto& f : out) enqueue(std::move(f));
+  out.clear();
 }
 
 void ws_session::on_event(protocol::stream_id id, std::shared_ptr<const std::string> json) {

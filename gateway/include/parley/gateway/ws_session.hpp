@@ -13,6 +13,7 @@
 #include <parley/gateway/connection_limiter.hpp>
 #include <parley/gateway/context.hpp>
 #include <parley/gateway/event_hub.hpp>
+#include <parley/gateway/event_sequencer.hpp>
 #include <parley/gateway/session_store.hpp>
 #include <parley/protocol.hpp>
 
@@ -98,8 +99,10 @@ class ws_session : public event_sink, public std::enable_shared_from_this<ws_ses
     ctx_.metrics.error_frame(code);
     enqueue(protocol::error_frame(code, std::forward<Args>(args)...));
   }
+  // Event order is event_sequencer's; these only send what it returns.
   void deliver(protocol::stream_id id, const frame_ptr& json);
-  void flush_held();
+  void end_accept();
+  void send_all(event_sequencer::frames& out);
   // `reason` must be a string literal (only the pointer is kept).
   void close_with(std::uint16_t code, const char* reason);
 
@@ -109,7 +112,6 @@ class ws_session : public event_sink, public std::enable_shared_from_this<ws_ses
   context& ctx_;
   session_snapshot session_;
   connection_limiter::lease lease_;
-  protocol::stream_id last_sent_;
   bool resume_requested_;
 
   // A list allocates nothing while empty, which is what an idle socket's queue is.
@@ -123,15 +125,7 @@ class ws_session : public event_sink, public std::enable_shared_from_this<ws_ses
   // Slides the session's expiry every session_ttl / 3 while the socket is open.
   net::steady_timer touch_timer_;
 
-  int syncing_ = 0;           // a backlog replay is running
-  bool sync_again_ = false;   // pub/sub reconnected during a replay
-  bool accepting_ = false;    // a message is between validation and its ack
-  // The last replay failed, so events after last_sent_ may be missing: live events are not
-  // forwarded (that would skip the gap) until a replay succeeds; they are in the stream, so that
-  // replay sends them. One retry at a time is scheduled.
-  bool replay_failed_ = false;
-  bool retry_scheduled_ = false;
-  std::vector<std::pair<protocol::stream_id, frame_ptr>> held_;
+  event_sequencer events_;
 
   // Messages this socket sent that no worker has taken yet (docs/protocol.md, `waiting`).
   struct waiting_message {

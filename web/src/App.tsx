@@ -5,7 +5,7 @@ import { ChatConnection, type SessionCheck } from "./transport/connection";
 import { ConversationApi, localTokenStore, nameStore, refreshSession, userStore, type ApiResult } from "./transport/session";
 import { limits, type ConversationSummary, type SessionSnapshot } from "./transport/protocol";
 import { activeReply, chatReducer, initialChatState, isGenerating, resumePoint } from "./store/chat";
-import { conversationsReducer, initialConversations, reusableEmpty, summaryOf } from "./store/conversations";
+import { conversationsReducer, initialConversations, reusableEmpty, summaryOf, type ConversationsAction } from "./store/conversations";
 import { pathForToken, tokenFromPath } from "./store/route";
 import { ChatHeader } from "./components/ChatHeader";
 import { MessageList } from "./components/MessageList";
@@ -50,7 +50,7 @@ function setUrl(token: string, nav: Nav) {
 export function App() {
   const [boot, setBoot] = useState<Boot>({ kind: "loading" });
   const [state, dispatch] = useReducer(chatReducer, initialChatState);
-  const [convs, dispatchConvs] = useReducer(conversationsReducer, initialConversations);
+  const [convs, dispatchConvsState] = useReducer(conversationsReducer, initialConversations);
   const [active, setActive] = useState<string | null>(null);
   const [viewLoading, setViewLoading] = useState(true);
   const [info, setInfo] = useState<string | null>(null);
@@ -77,6 +77,11 @@ export function App() {
   stateRef.current = state;
   const convsRef = useRef(convs);
   convsRef.current = convs;
+  /** Applies a list change and keeps convsRef current at once, for a decision made right after it. */
+  const dispatchConvs = useCallback((action: ConversationsAction) => {
+    convsRef.current = conversationsReducer(convsRef.current, action);
+    dispatchConvsState(action);
+  }, []);
   const activeRef = useRef(active);
   activeRef.current = active;
   const earlierRef = useRef(earlier);
@@ -276,7 +281,6 @@ export function App() {
       return;
     }
     dispatchConvs({ type: "first_page", items: list.value.conversations, nextCursor: list.value.nextCursor });
-    convsRef.current = conversationsReducer(convsRef.current, { type: "first_page", items: list.value.conversations, nextCursor: list.value.nextCursor });
     setBoot({ kind: "ready" });
 
     const wanted = tokenFromPath(window.location.pathname);
@@ -286,10 +290,15 @@ export function App() {
   }, [open, openFresh]);
   bootRef.current = start;
 
+  // Once per page (StrictMode runs effects twice in development; two people would be created).
+  const booted = useRef(false);
   useEffect(() => {
-    void start();
-    return () => conn.current?.close();
+    if (!booted.current) {
+      booted.current = true;
+      void start();
+    }
   }, [start]);
+  useEffect(() => () => conn.current?.close(), []);
 
   // Back and forward move between conversations like pages.
   useEffect(() => {
@@ -421,7 +430,6 @@ export function App() {
     if (!pending) return;
     deletedActive.current = null;
     dispatchConvs({ type: "delete_committed" });
-    convsRef.current = { ...convsRef.current, pending: null };
     void api.current!.remove(pending.item.token).then((r) => {
       if (r.ok || r.kind === "not_found") return;
       dispatchConvs({ type: "created", item: pending.item });
@@ -433,7 +441,6 @@ export function App() {
     setConfirming(null);
     commitDelete();
     dispatchConvs({ type: "delete_pending", token: item.token });
-    convsRef.current = conversationsReducer(convsRef.current, { type: "delete_pending", token: item.token });
     undoTimer.current = setTimeout(commitDelete, UNDO_MS);
     if (item.token === activeRef.current) {
       deletedActive.current = item.token;

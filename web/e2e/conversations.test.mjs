@@ -22,6 +22,8 @@ const skip = missing ? `missing: ${missing.join("; ")}` : false;
 if (skip && process.env.PARLEY_E2E_REQUIRED === "1") throw new Error(`end-to-end prerequisites ${skip}`);
 
 const item = (page, token) => page.locator(`[data-testid="conversation"][data-token="${token}"]`);
+/** The title shown for a conversation in the sidebar, once it reads `text`. */
+const titleOf = (page, token, text) => item(page, token).locator(".conv__title").filter({ hasText: text });
 
 /** Sends a message and waits for its reply: the conversation then has a title and a preview. */
 async function chat(page, text, n = 1) {
@@ -55,12 +57,12 @@ describe("conversations in the page", { skip }, () => {
     const { ctx, page } = await newPage(browser);
     const a = await openApp(page, stack.url);
     await chat(page, "Tell me about cats");
-    await item(page, a).getByText("Tell me about cats").waitFor({ timeout: UI_TIMEOUT_MS });
+    await titleOf(page, a, "Tell me about cats").waitFor({ timeout: UI_TIMEOUT_MS });
     // New chat: an empty conversation on top of the list, the focus in its message box.
     const b = await newChat(page);
     assert.notEqual(b, a);
     await page.waitForFunction(() => document.activeElement?.getAttribute("placeholder") === "Message Parley", null, { timeout: UI_TIMEOUT_MS });
-    await item(page, b).getByText("New chat").waitFor({ timeout: UI_TIMEOUT_MS });
+    await titleOf(page, b, "New chat").waitFor({ timeout: UI_TIMEOUT_MS });
     // New chat again while this one is empty opens no other.
     await newChatButton(page).click();
     assert.equal(tokenOf(page), b);
@@ -75,22 +77,23 @@ describe("conversations in the page", { skip }, () => {
     // Switch by clicking; the URL follows; the other conversation's messages are shown.
     await item(page, a).getByRole("link").click();
     await ready(page, a);
-    assert.equal(await userMessages(page).first().innerText(), "Tell me about cats");
+    assert.equal(await userMessages(page).first().locator(".message__bubble").innerText(), "Tell me about cats");
     assert.equal(await item(page, a).getByRole("link").getAttribute("aria-current"), "page");
+    assert.equal(await page.getByTestId("conversation-title").innerText(), "Tell me about cats", "the header shows the title");
     // Reload lands on the same conversation; back and forward move between them.
     await page.reload();
     await ready(page, a);
-    assert.equal(await userMessages(page).first().innerText(), "Tell me about cats");
+    assert.equal(await userMessages(page).first().locator(".message__bubble").innerText(), "Tell me about cats");
     await page.goBack();
     await ready(page, b);
-    assert.equal(await userMessages(page).first().innerText(), "And about dogs");
+    assert.equal(await userMessages(page).first().locator(".message__bubble").innerText(), "And about dogs");
     await page.goForward();
     await ready(page, a);
     // A second tab on the URL lands on the same conversation.
     const second = await ctx.newPage();
     await second.goto(page.url());
     await ready(second, a);
-    assert.equal(await userMessages(second).first().innerText(), "Tell me about cats");
+    assert.equal(await userMessages(second).first().locator(".message__bubble").innerText(), "Tell me about cats");
     await screenshot(page, "sidebar-desktop-light");
     await ctx.close();
   }));
@@ -100,7 +103,7 @@ describe("conversations in the page", { skip }, () => {
     const t = await openApp(page, stack.url);
     await chat(page, "Plan a trip to Lisbon");
     const row = item(page, t);
-    await row.getByRole("link").getByText("Plan a trip to Lisbon").waitFor({ timeout: UI_TIMEOUT_MS });
+    await titleOf(page, t, "Plan a trip to Lisbon").waitFor({ timeout: UI_TIMEOUT_MS });
     await row.getByRole("button", { name: /^Rename / }).click();
     const field = page.getByRole("textbox", { name: "Conversation title" });
     assert.equal(await focusedName(page), "Conversation title");
@@ -109,7 +112,7 @@ describe("conversations in the page", { skip }, () => {
     // Escape cancels without stopping anything or saving.
     await field.fill("Not this");
     await field.press("Escape");
-    await row.getByRole("link").getByText("Plan a trip to Lisbon").waitFor({ timeout: UI_TIMEOUT_MS });
+    await titleOf(page, t, "Plan a trip to Lisbon").waitFor({ timeout: UI_TIMEOUT_MS });
     assert.equal((await serverList(stack.url, await userOf(page)))[0].title, "Plan a trip to Lisbon");
     // A title the server refuses (a control character) keeps the field open with its reason.
     await row.getByRole("button", { name: /^Rename / }).click();
@@ -119,7 +122,7 @@ describe("conversations in the page", { skip }, () => {
     // Enter saves, on the server and in the header.
     await field.fill("Lisbon trip");
     await field.press("Enter");
-    await row.getByRole("link").getByText("Lisbon trip").waitFor({ timeout: UI_TIMEOUT_MS });
+    await titleOf(page, t, "Lisbon trip").waitFor({ timeout: UI_TIMEOUT_MS });
     assert.equal(await page.getByTestId("conversation-title").innerText(), "Lisbon trip");
     assert.equal((await serverList(stack.url, await userOf(page)))[0].title, "Lisbon trip");
     await ctx.close();
@@ -236,7 +239,7 @@ describe("conversations in the page", { skip }, () => {
       await chat(page, "Hello from a phone");
       const sidebar = page.locator("#sidebar");
       assert.equal(await sidebar.isVisible(), false, "closed on a phone");
-      const menu = page.getByRole("button", { name: "Conversations" });
+      const menu = page.getByRole("button", { name: "Conversations", exact: true });
       await menu.click();
       await item(page, t).waitFor({ state: "visible", timeout: UI_TIMEOUT_MS });
       assert.equal(await menu.getAttribute("aria-expanded"), "true");
@@ -247,7 +250,7 @@ describe("conversations in the page", { skip }, () => {
       await sidebar.waitFor({ state: "hidden", timeout: UI_TIMEOUT_MS });
       // Choosing a conversation closes it too.
       await menu.click();
-      await newChatButton(page).click();
+      await sidebar.getByRole("button", { name: "New chat", exact: true }).click();
       await ready(page);
       await sidebar.waitFor({ state: "hidden", timeout: UI_TIMEOUT_MS });
       await screenshot(page, `empty-phone-${colorScheme}-after-new-chat`);
@@ -290,6 +293,15 @@ describe("conversations in the page", { skip }, () => {
     await sendButton.click();
     await page.waitForFunction(() => document.querySelector('[data-testid="user-message"]')?.getAttribute("data-status") === "sent", null, { timeout: UI_TIMEOUT_MS });
     await replyDone(page, 1);
+    await ctx.close();
+  }));
+
+  it("the accessibility check itself fails on a serious violation", keepEvidence("axe self-check", async () => {
+    const { ctx, page } = await newPage(browser);
+    await page.goto(stack.url);
+    // Low-contrast text and a nameless button: both serious in axe's rules.
+    await page.setContent('<main><p style="color:#aaa;background:#fff">faint</p><button></button></main>');
+    await assert.rejects(assertAccessible(page, "self-check"), /color-contrast|button-name/);
     await ctx.close();
   }));
 

@@ -487,7 +487,8 @@ export function App() {
 
   const generating = isGenerating(state);
   const legacyView = earlier !== null && active === earlier.token;
-  const title = legacyView ? EARLIER_TITLE : state.title;
+  // The list has the server's title as soon as the first message set it; the snapshot has the one at opening.
+  const title = legacyView ? EARLIER_TITLE : convs.items.find((c) => c.token === active)?.title || state.title;
   const drawerOpen = drawer && phone;
   const pendingTitle = convs.pending ? convs.pending.item.title || UNTITLED : "";
   return (

@@ -12,6 +12,7 @@ export default defineConfig({
     proxy: {
       "/token": gateway,
       "/refresh_token": gateway,
+      "/api": gateway,
       "/chat": { target: gateway, ws: true },
     },
   },

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { renderToStaticMarkup } from "react-dom/server";
 import { Markdown } from "./Markdown";
+import { plainText } from "./plainText";
 
 const html = (text: string) => renderToStaticMarkup(<Markdown text={text} />);
 
@@ -37,5 +38,29 @@ describe("Markdown", () => {
     const out = html("| a | b |\n|---|---|\n| 1 | 2 |\n\n- one\n- two");
     expect(out).toContain("<table>");
     expect(out).toContain("<li>two</li>");
+  });
+});
+
+describe("Markdown line breaks and tables", () => {
+  it("keeps a single newline of a reply as a line break", () => {
+    const out = html("Roses are red,\nviolets are blue.\n\nNew paragraph.");
+    expect(out).toMatch(/Roses are red,<br\/?>\s*violets are blue\./);
+    expect(out).toContain("<p>New paragraph.</p>");
+  });
+
+  it("wraps a table in its own scrolling, keyboard-reachable box", () => {
+    const out = html("| a | b |\n|---|---|\n| 1 | 2 |");
+    expect(out).toMatch(/<div class="table-wrap" tabindex="0" role="region" aria-label="Table"><table>/);
+    expect(out).not.toContain("node=");
+  });
+});
+
+describe("plainText", () => {
+  it("reads Markdown as words for the live region", () => {
+    expect(plainText("# Title\n\nSome **bold** and `code`, a [link](https://x.org).\n\n- one\n- two\n\n```js\nlet x = 1;\n```"))
+      .toBe("Title Some bold and code, a link. one two let x = 1;");
+    expect(plainText("| a | b |\n|---|---|\n| 1 | 2 |")).toBe("a b 1 2");
+    expect(plainText("line one\nline two")).toBe("line one line two");
+    expect(plainText("Hi <b>there</b>")).toBe("Hi there");
   });
 });

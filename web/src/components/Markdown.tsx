@@ -1,13 +1,13 @@
 // Renders model output as Markdown. react-markdown builds React elements from the Markdown AST and
 // never injects HTML: raw HTML in the text is dropped (`skipHtml`) and link/image URLs pass its
-// safe-protocol filter, so a reply cannot run script or restyle the page.
-import { memo, useState, type ComponentPropsWithoutRef, type ReactNode } from "react";
+// safe-protocol filter, so a reply cannot run script or restyle the page. A single newline is a
+// line break (remark-breaks), as the model meant it, not a space.
+import { memo, type ComponentPropsWithoutRef, type JSX, type ReactNode } from "react";
 import ReactMarkdown, { type Components } from "react-markdown";
 import remarkGfm from "remark-gfm";
+import remarkBreaks from "remark-breaks";
+import { CopyButton } from "./CopyButton";
 import rehypeHighlight from "rehype-highlight";
-
-/** How long the "Copied" confirmation stays on a copy button. */
-const COPIED_FEEDBACK_MS = 1500;
 
 function textOf(node: ReactNode): string {
   if (node === null || node === undefined || typeof node === "boolean") return "";
@@ -19,60 +19,43 @@ function textOf(node: ReactNode): string {
   return "";
 }
 
-export async function copyText(text: string): Promise<boolean> {
-  try {
-    await navigator.clipboard.writeText(text);
-    return true;
-  } catch {
-    // Clipboard API refused (insecure origin, permissions): fall back to a hidden textarea.
-    const ta = document.createElement("textarea");
-    ta.value = text;
-    ta.setAttribute("readonly", "");
-    ta.style.position = "fixed";
-    ta.style.opacity = "0";
-    document.body.appendChild(ta);
-    ta.select();
-    const ok = document.execCommand("copy");
-    ta.remove();
-    return ok;
-  }
-}
+type WithNode<T extends keyof JSX.IntrinsicElements> = ComponentPropsWithoutRef<T> & { node?: unknown };
 
-function CodeBlock({ children, ...rest }: ComponentPropsWithoutRef<"pre">) {
-  const [copied, setCopied] = useState(false);
+function CodeBlock({ children, node: _node, ...rest }: WithNode<"pre">) {
   const code = Array.isArray(children) ? children[0] : children;
   const className = (code as { props?: { className?: string } } | undefined)?.props?.className ?? "";
   const lang = /language-([\w+#-]+)/.exec(className)?.[1];
-  const onCopy = async () => {
-    if (await copyText(textOf(children).replace(/\n$/, ""))) {
-      setCopied(true);
-      setTimeout(() => setCopied(false), COPIED_FEEDBACK_MS);
-    }
-  };
   return (
     <div className="code-block">
       <div className="code-block__bar">
         <span className="code-block__lang">{lang ?? "code"}</span>
-        <button type="button" className="code-block__copy" onClick={onCopy} aria-label={copied ? "Copied" : `Copy ${lang ?? ""} code`.replace("  ", " ")}>
-          {copied ? "Copied" : "Copy"}
-        </button>
+        <CopyButton className="code-block__copy" text={textOf(children).replace(/\n$/, "")} label={lang ? `Copy ${lang} code` : "Copy code"} />
       </div>
       <pre {...rest}>{children}</pre>
     </div>
   );
 }
 
-function Link(props: ComponentPropsWithoutRef<"a">) {
-  return <a {...props} target="_blank" rel="noopener noreferrer nofollow" />;
+/** A table scrolls sideways inside its own box instead of squeezing its words apart. */
+function Table({ node: _node, ...rest }: WithNode<"table">) {
+  return (
+    <div className="table-wrap" tabIndex={0} role="region" aria-label="Table">
+      <table {...rest} />
+    </div>
+  );
 }
 
-const components: Components = { pre: CodeBlock, a: Link };
+function Link({ node: _node, ...rest }: WithNode<"a">) {
+  return <a {...rest} target="_blank" rel="noopener noreferrer nofollow" />;
+}
+
+const components: Components = { pre: CodeBlock, a: Link, table: Table };
 
 function MarkdownImpl({ text }: { text: string }) {
   return (
     <ReactMarkdown
       skipHtml
-      remarkPlugins={[remarkGfm]}
+      remarkPlugins={[remarkGfm, remarkBreaks]}
       rehypePlugins={[[rehypeHighlight, { detect: false }]]}
       components={components}
     >

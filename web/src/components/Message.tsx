@@ -1,28 +1,7 @@
-import { memo, useState } from "react";
+import { memo } from "react";
 import { describeError, type ChatMessage } from "../store/chat";
-import { Markdown, copyText } from "./Markdown";
-
-/** How long the "Copied" confirmation stays on a copy button. */
-const COPIED_FEEDBACK_MS = 1500;
-
-function CopyReply({ text }: { text: string }) {
-  const [copied, setCopied] = useState(false);
-  return (
-    <button
-      type="button"
-      className="button button--link message__action"
-      onClick={async () => {
-        if (await copyText(text)) {
-          setCopied(true);
-          setTimeout(() => setCopied(false), COPIED_FEEDBACK_MS);
-        }
-      }}
-      aria-label={copied ? "Reply copied" : "Copy reply"}
-    >
-      {copied ? "Copied" : "Copy"}
-    </button>
-  );
-}
+import { Markdown } from "./Markdown";
+import { CopyButton } from "./CopyButton";
 
 function formatTime(iso: string): { short: string; full: string } | null {
   if (!iso) return null;
@@ -41,12 +20,21 @@ const statusText: Partial<Record<ChatMessage["status"], string>> = {
   error: "Reply failed",
 };
 
-function MessageImpl(props: { message: ChatMessage; onRetry: (clientId: string) => void }) {
+export interface MessageProps {
+  message: ChatMessage;
+  /** Must keep its identity across renders: the list is memoized on it. */
+  onRetry: (clientId: string) => void;
+  /** A reply streaming while the connection is down: its cursor stops blinking. */
+  paused: boolean;
+}
+
+function MessageImpl(props: MessageProps) {
   const m = props.message;
   const time = formatTime(m.timestamp);
   const user = m.role === "user";
   const label = statusText[m.status];
   const waiting = m.role === "assistant" && m.status === "streaming" && m.text === "";
+  const copyable = m.text !== "" && (user || m.status === "done" || m.status === "stopped");
   return (
     <article
       className={`message message--${m.role} message--${m.status}`}
@@ -60,11 +48,11 @@ function MessageImpl(props: { message: ChatMessage; onRetry: (clientId: string) 
         {user ? (
           <div className="message__bubble">{m.text}</div>
         ) : waiting ? (
-          <div className="typing" role="img" aria-label="Parley is typing"><span /><span /><span /></div>
+          <div className={`typing${props.paused ? " typing--paused" : ""}`} role="img" aria-label={props.paused ? "Reply paused: connection lost" : "Parley is typing"}><span /><span /><span /></div>
         ) : (
           <div className="message__content markdown" data-testid="bot-text">
             <Markdown text={m.text} />
-            {m.status === "streaming" && <span className="cursor" aria-hidden="true" />}
+            {m.status === "streaming" && <span className={`cursor${props.paused ? " cursor--paused" : ""}`} aria-hidden="true" />}
           </div>
         )}
         {m.status === "error" && m.errorCode && <p className="message__error">{describeError(m.errorCode)}</p>}
@@ -74,11 +62,12 @@ function MessageImpl(props: { message: ChatMessage; onRetry: (clientId: string) 
           {m.status === "failed" && m.clientId && m.errorCode !== "session_expired" && (
             <button type="button" className="button button--link" onClick={() => props.onRetry(m.clientId!)}>Send again</button>
           )}
-          {!user && (m.status === "done" || m.status === "stopped") && m.text && <CopyReply text={m.text} />}
+          {copyable && <CopyButton className="button button--link message__action" text={m.text} label={user ? "Copy message" : "Copy reply"} />}
         </div>
       </div>
     </article>
   );
 }
 
+/** Memoized: a streamed delta changes one message object, so only that message renders again. */
 export const Message = memo(MessageImpl);

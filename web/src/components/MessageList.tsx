@@ -1,6 +1,7 @@
 import { useEffect, useLayoutEffect, useRef, useState } from "react";
 import type { ChatMessage } from "../store/chat";
 import { Message } from "./Message";
+import { DEFAULT_NAME } from "../transport/protocol";
 
 /** Distance from the bottom, in pixels, within which new text keeps the view pinned to the end. */
 const STICK_THRESHOLD_PX = 80;
@@ -18,6 +19,8 @@ export function MessageList(props: {
   onSuggestion: (text: string) => void;
   /** Suggestions cannot be sent (the session expired). */
   disabled?: boolean;
+  /** The connection is up: a streaming reply is live, not paused. */
+  live: boolean;
 }) {
   const scroller = useRef<HTMLDivElement>(null);
   const stick = useRef(true);
@@ -56,7 +59,7 @@ export function MessageList(props: {
         <div className="messages__inner" role="log" aria-label="Conversation" aria-live="off">
           {props.messages.length === 0 ? (
             <div className="empty">
-              <h1 className="empty__title">{props.name ? `Hi ${props.name}, how can I help?` : "How can I help?"}</h1>
+              <h2 className="empty__title">{props.name && props.name !== DEFAULT_NAME ? `Hi ${props.name}, how can I help?` : "How can I help?"}</h2>
               <ul className="empty__suggestions">
                 {suggestions.map((s) => (
                   <li key={s}>
@@ -66,7 +69,9 @@ export function MessageList(props: {
               </ul>
             </div>
           ) : (
-            props.messages.map((m) => <Message key={m.key} message={m} onRetry={props.onRetry} />)
+            props.messages.map((m) => (
+              <Message key={m.key} message={m} onRetry={props.onRetry} paused={m.status === "streaming" && !props.live} />
+            ))
           )}
         </div>
       </div>

@@ -191,3 +191,30 @@ describe("honest waiting", () => {
     expect(s.notice).toBeNull();
   });
 });
+
+describe("chat store: conversations", () => {
+  it("takes the title from the snapshot and follows a rename of this conversation only", () => {
+    let s = run(initialChatState, { type: "session_loaded", snapshot: { ...snapshot(), title: "Trip plans" } });
+    expect(s.title).toBe("Trip plans");
+    s = run(s, { type: "renamed", token: "other", title: "x" });
+    expect(s.title).toBe("Trip plans");
+    expect(run(s, { type: "renamed", token: "T", title: "Holiday" }).title).toBe("Holiday");
+  });
+
+  it("marks a conversation deleted elsewhere: nothing pending will be sent, nothing is generating", () => {
+    let s = run(loaded([human("u1", "Hi")]), { type: "local_send", clientId: "c1", text: "more", timestamp: "t" });
+    s = run(s, { type: "connection", status: "deleted" });
+    expect(s.deleted).toBe(true);
+    expect(view(s)).toEqual(["user:Hi:sent", "user:more:failed"]);
+    expect(isGenerating(s)).toBe(false);
+  });
+
+  it("starts a switched-to conversation afresh: its own messages, no notice of the other", () => {
+    const a = run(loaded([human("u1", "in A")]), server({ kind: "error", code: "busy", message: "", retryAfterMs: 1000 }));
+    expect(a.notice?.code).toBe("busy");
+    const b = run(a, { type: "session_loaded", snapshot: { token: "B", name: "You", sessionStart: "s", messages: [human("v1", "in B")], title: "" } });
+    expect(view(b)).toEqual(["user:in B:sent"]);
+    expect(b.notice).toBeNull();
+    expect(b.connection).toBe("connecting");
+  });
+});

@@ -13,6 +13,11 @@ export type MessageStatus =
   | "stopped"
   | "error";
 
+/**
+ * One message as shown. Message versions (issue 13) will add the version shown and how many
+ * there are; a branch switch is then a `session_loaded` of the branch's history, which replaces
+ * the list as any snapshot does, keyed by message ids.
+ */
 export interface ChatMessage {
   /** Stable React key: the client id for local messages, else the server id. */
   key: string;
@@ -38,11 +43,15 @@ export interface Notice {
 export interface ChatState {
   name: string;
   token: string;
+  /** The conversation's title ("" until its first message; always "" for a seed session). */
+  title: string;
   messages: ChatMessage[];
   connection: ConnectionStatus;
   retryInMs?: number;
   notice: Notice | null;
   expired: boolean;
+  /** The conversation was deleted (elsewhere): the view must leave it. */
+  deleted: boolean;
 }
 
 export type ChatAction =
@@ -51,15 +60,18 @@ export type ChatAction =
   | { type: "resend"; clientId: string }
   | { type: "server"; event: ServerEvent; now: number }
   | { type: "connection"; status: ConnectionStatus; retryInMs?: number }
+  | { type: "renamed"; token: string; title: string }
   | { type: "dismiss_notice" };
 
 export const initialChatState: ChatState = {
   name: "",
   token: "",
+  title: "",
   messages: [],
   connection: "connecting",
   notice: null,
   expired: false,
+  deleted: false,
 };
 
 /** A human sentence for each server error code (docs/protocol.md). */
@@ -72,6 +84,8 @@ export function describeError(code: ErrorCode, retryAfterMs?: number, detail = "
       return `The assistant is busy with other conversations right now.${wait || " Please try again shortly."}`;
     case "session_expired":
       return "This chat has expired. Start a new chat to continue.";
+    case "conversation_full":
+      return "This conversation holds as many messages as it can. Start a new chat to continue.";
     case "model_failed":
       return "The model couldn't finish this reply. Please try sending your message again.";
     case "unavailable":
@@ -213,7 +227,18 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
         : [];
       let messages = fromServer;
       for (const m of keep) messages = m.role === "assistant" ? insertReply(messages, m) : [...messages, m];
-      return { ...state, name: s.name, token: s.token, messages, expired: false, notice: state.token === s.token ? state.notice : null };
+      const same = state.token === s.token;
+      return {
+        ...state,
+        name: s.name,
+        token: s.token,
+        title: s.title ?? "",
+        messages,
+        expired: false,
+        deleted: false,
+        connection: same ? state.connection : "connecting",
+        notice: same ? state.notice : null,
+      };
     }
     case "local_send":
       return {
@@ -231,14 +256,18 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
     }
     case "connection": {
       const expired = action.status === "expired";
+      const deleted = action.status === "deleted";
       return {
         ...state,
         connection: action.status,
         retryInMs: action.retryInMs,
         expired: state.expired || expired,
-        messages: expired ? unsent(state.messages) : state.messages,
+        deleted: state.deleted || deleted,
+        messages: expired || deleted ? unsent(state.messages) : state.messages,
       };
     }
+    case "renamed":
+      return action.token === state.token ? { ...state, title: action.title } : state;
     case "dismiss_notice":
       return { ...state, notice: null };
     case "server":
@@ -339,6 +368,6 @@ export function activeReply(state: ChatState): string | undefined {
 
 /** True while a sent user message has no finished reply yet. */
 export function isGenerating(state: ChatState): boolean {
-  if (state.expired) return false;
+  if (state.expired || state.deleted) return false;
   return activeReply(state) !== undefined || state.messages.some((m) => m.status === "sending");
 }

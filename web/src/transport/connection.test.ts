@@ -205,6 +205,30 @@ describe("ChatConnection", () => {
     expect(h.timers).toHaveLength(1);
   });
 
+  it("connects to a person's conversation with user= and stops for good when it is deleted (4004)", () => {
+    h = harness({ user: "U1" });
+    h.conn.start();
+    expect(h.last().url).toBe("ws://127.0.0.1:3500/chat?token=T&user=U1");
+    h.last().accept();
+    h.conn.send("unsent", "c1");
+    h.last().drop(4004);
+    expect(h.conn.status).toBe("deleted");
+    expect(h.statuses.at(-1)).toBe("deleted");
+    expect(h.timers).toEqual([]);
+    expect(h.conn.unacknowledged).toEqual([]);
+    h.conn.reconnectNow();
+    expect(h.sockets).toHaveLength(1);
+  });
+
+  it("stops retrying when the check after a refused handshake says the conversation is gone", async () => {
+    h = harness({ user: "U1", checkSession: async () => "deleted" });
+    h.conn.start();
+    h.last().drop(1006);
+    await flush();
+    expect(h.conn.status).toBe("deleted");
+    expect(h.timers).toEqual([]);
+  });
+
   it("treats a session_expired error frame as final", () => {
     h.last().accept();
     h.last().push({ type: "error", code: "session_expired", message: "Session expired or does not exist" });

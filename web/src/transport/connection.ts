@@ -10,6 +10,7 @@ import { backoffDelay, defaultBackoff, type BackoffConfig } from "./backoff";
 import {
   chatUrl,
   clientFrames,
+  closeCodes,
   compareStreamIds,
   parseServerFrame,
   type ServerEvent,
@@ -33,13 +34,17 @@ export type ConnectionStatus =
   | "open"
   | "reconnecting" // lost; a retry is scheduled or in progress
   | "expired" // the session is gone; no more retries
+  | "deleted" // the conversation was deleted (close 4004); no more retries
   | "closed"; // closed by the owner
 
-export type SessionCheck = () => Promise<"alive" | "expired" | "unknown">;
+/** After a handshake that never opened: is the conversation still there? */
+export type SessionCheck = () => Promise<"alive" | "expired" | "deleted" | "unknown">;
 
 export interface ConnectionOptions {
   baseUrl: string;
   token: string;
+  /** The person whose conversation this is (`&user=`); absent for a seed session. */
+  user?: string;
   /** Resume after this event id; absent: only events from now on. */
   lastEventId?: string;
   createSocket?: SocketFactory;
@@ -61,8 +66,6 @@ export interface ConnectionOptions {
 }
 
 const OPEN = 1;
-/** Close code the gateway uses when the session expired (docs/protocol.md). */
-const CLOSE_SESSION_EXPIRED = 4001;
 const CLOSE_NORMAL = 1000;
 /** Our own close code for a socket we gave up on (heartbeat missed, or a simulated drop). */
 const CLOSE_GIVE_UP = 4000;
@@ -144,7 +147,7 @@ export class ChatConnection {
 
   /** Reconnects at once (the browser came back online, or the user asked). */
   reconnectNow(): void {
-    if (this.status_ === "expired" || this.status_ === "closed" || this.status_ === "open") return;
+    if (this.isFinal() || this.status_ === "open") return;
     this.restart();
   }
 
@@ -160,6 +163,10 @@ export class ChatConnection {
     this.detach(CLOSE_NORMAL);
   }
 
+  private isFinal(): boolean {
+    return this.status_ === "expired" || this.status_ === "deleted" || this.status_ === "closed";
+  }
+
   private isOpen(): boolean {
     return this.socket !== null && this.socket.readyState === OPEN && this.opened;
   }
@@ -171,9 +178,9 @@ export class ChatConnection {
   }
 
   private open(): void {
-    if (this.status_ === "expired" || this.status_ === "closed") return;
+    if (this.isFinal()) return;
     const factory = this.opts.createSocket ?? ((url: string) => new WebSocket(url) as SocketLike);
-    const url = chatUrl(this.opts.baseUrl, this.opts.token, this.lastEventId_);
+    const url = chatUrl(this.opts.baseUrl, this.opts.token, this.lastEventId_, this.opts.user);
     this.opened = false;
     const ws = factory(url);
     this.socket = ws;
@@ -205,8 +212,12 @@ export class ChatConnection {
       this.stopHeartbeat();
       this.socket = null;
       this.opened = false;
-      if (ev.code === CLOSE_SESSION_EXPIRED) {
+      if (ev.code === closeCodes.sessionExpired) {
         this.expire();
+        return;
+      }
+      if (ev.code === closeCodes.conversationDeleted) {
+        this.gone();
         return;
       }
       void this.afterDrop(wasOpen);
@@ -214,12 +225,16 @@ export class ChatConnection {
   }
 
   private async afterDrop(wasOpen: boolean): Promise<void> {
-    if (this.status_ === "closed" || this.status_ === "expired") return;
+    if (this.isFinal()) return;
     if (!wasOpen && this.opts.checkSession) {
       this.setStatus("reconnecting");
       const verdict = await this.opts.checkSession().catch(() => "unknown" as const);
       if (verdict === "expired") {
         this.expire();
+        return;
+      }
+      if (verdict === "deleted") {
+        this.gone();
         return;
       }
       if (this.status_ !== "reconnecting" || this.socket !== null) return;
@@ -295,6 +310,14 @@ export class ChatConnection {
     this.detach(CLOSE_NORMAL);
     this.setStatus("expired");
     this.opts.onEvent({ kind: "error", code: "session_expired", message: "" });
+  }
+
+  /** The conversation was deleted: nothing more will ever arrive or be accepted. */
+  private gone(): void {
+    this.clearRetry();
+    this.detach(CLOSE_NORMAL);
+    this.outbox.clear();
+    this.setStatus("deleted");
   }
 
   private receive(raw: string): void {

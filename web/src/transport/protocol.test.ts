@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { chatUrl, clientFrames, compareStreamIds, errorDetail, isStreamId, parseServerFrame, parseSession } from "./protocol";
+import { chatUrl, clientBodies, clientFrames, codePointLength, compareStreamIds, errorDetail, isStreamId, parseConversationPage, parseRenamed, parseServerFrame, parseSession, parseUser } from "./protocol";
 
 const ok = (raw: unknown) => {
   const r = parseServerFrame(typeof raw === "string" ? raw : JSON.stringify(raw));
@@ -136,5 +136,44 @@ describe("waiting and withdrawn frames", () => {
       .toEqual({ ok: true, value: { kind: "waiting", replyTo: "1-0", ahead: 2, workers: 1, message: "2 messages ahead of you" } });
     expect(parseServerFrame(JSON.stringify({ id: "3-0", type: "message_withdrawn", message_id: "1-0", seq: 1 })))
       .toEqual({ ok: true, value: { kind: "message_withdrawn", eventId: "3-0", messageId: "1-0" } });
+  });
+});
+
+describe("a person and their conversations", () => {
+  it("reads the user token, the list page, a conversation and a rename", () => {
+    expect(parseUser({ user: "U1" })).toEqual({ ok: true, value: "U1" });
+    expect(parseUser({ token: "U1" })).toEqual({ ok: false, error: "user: expected a string" });
+    const page = parseConversationPage({
+      conversations: [{ token: "T1", title: "Trip", created: "2026-12-01T10:00:00.000Z", updated: "2026-12-01T11:00:00.000Z", messages: 4, preview: "Sure, here" }],
+      next_cursor: "c2",
+    });
+    expect(page).toEqual({ ok: true, value: { conversations: [{ token: "T1", title: "Trip", created: "2026-12-01T10:00:00.000Z", updated: "2026-12-01T11:00:00.000Z", messages: 4, preview: "Sure, here" }], nextCursor: "c2" } });
+    expect(parseConversationPage({ conversations: [], next_cursor: null })).toEqual({ ok: true, value: { conversations: [], nextCursor: null } });
+    const conv = parseSession({ token: "T1", name: "You", session_start: "s", messages: [], last_event_id: "0-0", title: "Trip" });
+    expect(conv.ok && conv.value.title).toBe("Trip");
+    expect(parseRenamed({ token: "T1", title: "New" })).toEqual({ ok: true, value: { token: "T1", title: "New" } });
+  });
+
+  it("rejects a list of the wrong shape, naming the field", () => {
+    expect(parseConversationPage({ conversations: {} })).toEqual({ ok: false, error: "conversations: expected an array" });
+    expect(parseConversationPage({ conversations: [{ token: "T", title: "x", messages: "4" }] }))
+      .toEqual({ ok: false, error: "conversations[0].messages: expected a count" });
+    expect(parseConversationPage({ conversations: [{ token: "T", messages: 1 }] }))
+      .toEqual({ ok: false, error: "conversations[0].title: expected a string" });
+  });
+
+  it("builds the bodies and the person's chat url", () => {
+    expect(JSON.parse(clientBodies.rename("Holiday"))).toEqual({ title: "Holiday" });
+    expect(JSON.parse(clientBodies.create())).toEqual({});
+    expect(JSON.parse(clientBodies.create("Ada"))).toEqual({ name: "Ada" });
+    expect(chatUrl("http://localhost:3500", "T", "5-1", "U")).toBe("ws://localhost:3500/chat?token=T&last_event_id=5-1&user=U");
+  });
+
+  it("counts message length in code points, as the gateway does", () => {
+    expect(codePointLength("abc")).toBe(3);
+    expect("😀".length).toBe(2);
+    expect(codePointLength("😀😀")).toBe(2);
+    expect(codePointLength("é")).toBe(1);
+    expect(codePointLength("")).toBe(0);
   });
 });

@@ -25,7 +25,50 @@ export interface SessionSnapshot {
   messages: HistoryMessage[];
   /** Id of the newest session event when the snapshot was taken, if the server tells it. */
   lastEventId?: string;
+  /** A person's conversation only: its title ("" until the first message). */
+  title?: string;
 }
+
+/** One item of `GET /api/conversations`. */
+export interface ConversationSummary {
+  token: string;
+  title: string;
+  created: string;
+  updated: string;
+  /** Messages in its history, the person's and the replies. */
+  messages: number;
+  preview: string;
+}
+
+export interface ConversationPage {
+  conversations: ConversationSummary[];
+  /** Pass as `cursor` for the next page; null when this was the last. */
+  nextCursor: string | null;
+}
+
+/** Limits the gateway enforces with its defaults (docs/configuration.md); it does not publish them. */
+export const limits = {
+  /** MAX_MESSAGE_CHARS, counted in Unicode code points as the gateway counts. */
+  maxMessageChars: 8000,
+  /** Longest conversation title a rename may set. */
+  maxTitleChars: 80,
+};
+
+/** The name the model is told when a conversation is created without one (docs/protocol.md). */
+export const DEFAULT_NAME = "You";
+
+/** Length of `text` in Unicode code points (not UTF-16 units: an emoji counts once). */
+export function codePointLength(text: string): number {
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
+}
+
+/** WebSocket close codes the gateway uses (docs/protocol.md "Close codes"). */
+export const closeCodes = {
+  sessionExpired: 4001,
+  conversationDeleted: 4004,
+};
 
 /** Error codes documented in docs/protocol.md; unknown codes are kept as plain strings. */
 export type ErrorCode =
@@ -39,6 +82,7 @@ export type ErrorCode =
   | "busy"
   | "unavailable"
   | "session_expired"
+  | "conversation_full"
   | "internal"
   | "model_failed"
   | (string & {});
@@ -133,6 +177,17 @@ export const wire = {
   messages: "messages",
   lastEventId: "last_event_id",
   detail: "detail",
+  // a person and their conversations
+  user: "user",
+  title: "title",
+  conversations: "conversations",
+  nextCursor: "next_cursor",
+  cursor: "cursor",
+  limit: "limit",
+  created: "created",
+  updated: "updated",
+  messageCount: "messages",
+  preview: "preview",
 } as const;
 
 /** Server frame types that carry no state the client needs (heartbeats, hello). */
@@ -354,12 +409,66 @@ export function parseSession(body: unknown): ParseResult<SessionSnapshot> {
     };
     const last = body[wire.lastEventId];
     if (isStreamId(last)) snap.lastEventId = last;
+    const title = optStr(body, wire.title);
+    if (title !== undefined) snap.title = title;
     return { ok: true, value: snap };
   } catch (e) {
     if (e instanceof FrameError) return { ok: false, error: e.message };
     throw e;
   }
 }
+
+function parsing<T>(body: unknown, read: (o: Json) => T, what: string): ParseResult<T> {
+  try {
+    if (!isObject(body)) throw new FrameError(`${what}: expected a JSON object`);
+    return { ok: true, value: read(body) };
+  } catch (e) {
+    if (e instanceof FrameError) return { ok: false, error: e.message };
+    throw e;
+  }
+}
+
+/** Parses the body of `POST /api/users`: the person's token. */
+export function parseUser(body: unknown): ParseResult<string> {
+  return parsing(body, (o) => str(o, wire.user), "user");
+}
+
+function conversationSummary(v: unknown, where: string): ConversationSummary {
+  if (!isObject(v)) throw new FrameError(`${where.slice(0, -1)}: expected an object`);
+  const count = v[wire.messageCount];
+  if (typeof count !== "number" || !Number.isInteger(count) || count < 0)
+    throw new FrameError(`${where}${wire.messageCount}: expected a count`);
+  return {
+    token: str(v, wire.token, where),
+    title: str(v, wire.title, where),
+    created: optStr(v, wire.created, where) ?? "",
+    updated: optStr(v, wire.updated, where) ?? "",
+    messages: count,
+    preview: optStr(v, wire.preview, where) ?? "",
+  };
+}
+
+/** Parses the body of `GET /api/conversations`. */
+export function parseConversationPage(body: unknown): ParseResult<ConversationPage> {
+  return parsing(body, (o) => {
+    const list = o[wire.conversations];
+    if (!Array.isArray(list)) throw new FrameError(`${wire.conversations}: expected an array`);
+    return {
+      conversations: list.map((c, i) => conversationSummary(c, `${wire.conversations}[${i}].`)),
+      nextCursor: optStr(o, wire.nextCursor) ?? null,
+    };
+  }, "conversations");
+}
+
+/** Parses the body of `PATCH /api/conversations/{T}`. */
+export function parseRenamed(body: unknown): ParseResult<{ token: string; title: string }> {
+  return parsing(body, (o) => ({ token: str(o, wire.token), title: str(o, wire.title) }), "rename");
+}
+
+export const clientBodies = {
+  rename: (title: string) => JSON.stringify({ [wire.title]: title }),
+  create: (name?: string) => JSON.stringify(name ? { [wire.name]: name } : {}),
+};
 
 /** Reads the human text of an HTTP error body: `{"detail": "..."}` or `{"detail": {"msg": ...}}`. */
 export function errorDetail(body: unknown): string | undefined {
@@ -378,11 +487,15 @@ export const clientFrames = {
   ping: () => JSON.stringify({ [wire.type]: wire.ping }),
 };
 
-/** The WebSocket URL for a session, resuming after `lastEventId` when given. */
-export function chatUrl(base: string, token: string, lastEventId?: string): string {
+/**
+ * The WebSocket URL for a session, resuming after `lastEventId` when given; `user` for a
+ * person's conversation (a seed session has none).
+ */
+export function chatUrl(base: string, token: string, lastEventId?: string, user?: string): string {
   const u = new URL("/chat", base);
   u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
   u.searchParams.set(wire.token, token);
   if (lastEventId !== undefined) u.searchParams.set(wire.lastEventId, lastEventId);
+  if (user !== undefined) u.searchParams.set(wire.user, user);
   return u.toString();
 }

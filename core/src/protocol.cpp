@@ -150,13 +150,14 @@ std::string error_frame(api_errc code, std::string_view message, std::optional<s
 std::string pong_frame() { return R"({"type":"pong"})"; }
 
 std::string ready_frame(std::string_view token, std::string_view name, std::string_view session_start,
-                        std::string_view last_event_id) {
+                        std::string_view last_event_id, std::size_t max_message_chars) {
   json::object o;
   o["type"] = "ready";
   o["token"] = token;
   o["name"] = name;
   o["session_start"] = session_start;
   o["last_event_id"] = last_event_id;
+  o["max_message_chars"] = max_message_chars;
   return json::serialize(o);
 }
 

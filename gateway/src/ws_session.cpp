@@ -129,7 +129,8 @@ net::awaitable<void> ws_session::start(std::shared_ptr<ws_session> self) {
       close_with(close_code::session_expired, "session expired");
     }
   }
-  enqueue(protocol::ready_frame(session_.token, session_.name, session_.session_start, events_.last_sent().str()));
+  enqueue(protocol::ready_frame(session_.token, session_.name, session_.session_start, events_.last_sent().str(),
+                                ctx_.cfg.max_message_chars));
   event_sequencer::frames out;
   events_.end_start(resume_requested_, out);
   send_all(out);

@@ -62,9 +62,11 @@ inline std::string error_frame(api_errc code) {
 }
 // {"type":"pong"}
 std::string pong_frame();
-// {"type":"ready","token":...,"name":...,"session_start":...,"last_event_id":...}
+// {"type":"ready","token":...,"name":...,"session_start":...,"last_event_id":...,
+//  "max_message_chars":N}: N is the longest message text accepted, so a client counts against
+// the server's own limit.
 std::string ready_frame(std::string_view token, std::string_view name, std::string_view session_start,
-                        std::string_view last_event_id);
+                        std::string_view last_event_id, std::size_t max_message_chars);
 // {"type":"waiting","reply_to":...,"ahead":N[,"more":true],"workers":W,"message":...}: where a
 // message waiting for a worker stands, in words too ("3 messages ahead of you"; with no worker
 // alive, that none is running and the message will be answered when one starts).

@@ -237,7 +237,10 @@ class WsLimits : public GatewayTest {
 
 TEST_F(WsLimits, MessageTooLong) {
   auto token = new_session();
-  auto ws = connect(token);
+  // The limit is announced, so a client counts against the server's own number.
+  auto ws = std::make_unique<pt::ws_client>();
+  ASSERT_TRUE(ws->connect({.port = port(), .target = "/chat?token=" + token}));
+  EXPECT_EQ(ws->read_json_type("ready", 5s)["max_message_chars"], 10);
   ws->send_text("12345678901");
   auto e = ws->read_json();
   EXPECT_EQ(e["code"], "message_too_long");

@@ -1,0 +1,103 @@
+// Redis Cluster failover under a running Parley: a private 3-master / 3-replica cluster (a master
+// is killed here, so the shared one cannot be used), the real gateway and worker given every
+// node as a seed, a conversation before and after the masters holding the request stream and
+// the session are killed with SIGKILL and their replicas take over.
+#include <parley/test/harness.hpp>
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include <csignal>
+
+namespace parley::test {
+namespace {
+
+using namespace std::chrono_literals;
+namespace json = boost::json;
+
+// Kills the master serving `key` once its replica has every write (WAIT), and waits until the
+// replica serves its slots.
+void fail_over(redis_cluster& cluster, const std::string& key) {
+  auto& master = cluster.master_of(key);
+  const auto acked = master.command({"WAIT", "1", "5000"});
+  ASSERT_EQ(acked.integer, 1) << "the replica did not catch up";
+  master.proc().signal(SIGKILL);
+  master.proc().wait_exit(5s);
+  // The survivors notice after cluster-node-timeout; until a replica is promoted, the slot map
+  // still names the dead master (and a second master killed meanwhile would leave no majority
+  // to elect anyone).
+  auto promoted = [&] {
+    try {
+      return &cluster.master_of(key) != &master && cluster.wait_ok(1s);
+    } catch (const std::runtime_error&) {
+      return false;  // no node serves the slot for the moment
+    }
+  };
+  ASSERT_TRUE(wait_until(promoted, 30s)) << "no replica took over";
+}
+
+// Sends a message with a client id until it is acked: right after a failover the gateway may
+// still answer `unavailable` (its slot map is refreshed when a node is lost), and the documented
+// client action is a resend with the same id, once the gateway is ready again.
+std::string send_until_acked(ws_client& ws, std::uint16_t port, const std::string& text, const std::string& client_id,
+                             frame_list& seen) {
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (!wait_until([&] { return http_request({.port = port, .target = "/readyz"}).status == 200; }, 10s)) continue;
+    EXPECT_TRUE(ws.send_text(
+        json::serialize(json::object{{"type", "message"}, {"text", text}, {"client_id", client_id}})));
+    const auto from = seen.size();
+    std::string acked;
+    bool refused = false;
+    read_until(
+        ws, seen,
+        [&](const frame_list& f) {
+          for (std::size_t i = from; i < f.size(); ++i) {
+            if (json_str(f[i], "type") == "ack") acked = json_str(f[i], "id");
+            if (json_str(f[i], "type") == "error" && json_str(f[i], "code") == "unavailable") refused = true;
+          }
+          return !acked.empty() || refused;
+        },
+        10s);
+    if (!acked.empty()) return acked;
+  }
+  ADD_FAILURE() << "no ack within 30 s of the failover";
+  return {};
+}
+
+TEST(cluster_failover, a_conversation_goes_on_after_its_masters_are_killed) {
+  temp_dir dir;
+  redis_cluster cluster(dir.path() / "cluster");
+  gateway_process gateway(cluster.url(), dir.path());
+  worker_process worker(cluster.url(), dir.path(), "w1");
+  const auto token = new_session(gateway.port());
+  ws_client ws;
+  connect_chat(ws, gateway.port(), token);
+  frame_list frames;
+  auto first = send_message(ws, "Once upon a time", &frames);
+  ASSERT_TRUE(read_until(ws, frames, has_frame("reply_end", first))) << worker.log_text();
+
+  fail_over(cluster, "parley:requests");
+  const std::string session_key = "parley:{" + token + "}:session";
+  if (&cluster.master_of(session_key) != &cluster.master_of("parley:requests")) fail_over(cluster, session_key);
+
+  frame_list after;
+  const auto second = send_until_acked(ws, gateway.port(), "And then?", "after-failover", after);
+  ASSERT_FALSE(second.empty());
+  ASSERT_TRUE(read_until(ws, after, has_frame("reply_end", second), 60s)) << worker.log_text() << gateway.log_text();
+  // Both turns and both replies are there, each once.
+  auto messages = history(gateway.port(), token);
+  ASSERT_EQ(messages.size(), 4u) << json::serialize(messages);
+  EXPECT_EQ(bot_replies_to(messages, first), 1);
+  EXPECT_EQ(bot_replies_to(messages, second), 1);
+  // A new conversation works too: its keys may live on any master, old or promoted.
+  const auto other = new_session(gateway.port());
+  ws_client ws2;
+  connect_chat(ws2, gateway.port(), other);
+  frame_list f2;
+  auto id = send_message(ws2, "Hello", &f2);
+  EXPECT_TRUE(read_until(ws2, f2, has_frame("reply_end", id), 60s)) << worker.log_text();
+}
+
+}  // namespace
+}  // namespace parley::test

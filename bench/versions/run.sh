@@ -44,6 +44,29 @@ result=$("$bench" --target parley --port "$gw_port" --conversations 1 --turns "$
   --scenario versions --rounds "$rounds")
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
+# Redis memory per stored message: every key of each conversation (MEMORY USAGE, SAMPLES 0 =
+# exact) over its history length. The event stream holds every delta of every reply until
+# EVENT_RETENTION trims it, so it is counted apart.
+redis_port=""
+for kv in "${parley_env[@]}"; do [[ $kv == REDIS_PORT=* ]] && redis_port=${kv#REDIS_PORT=}; done
+memory=$(python3 - "$redis_port" <<'PY'
+import subprocess, sys
+port = sys.argv[1]
+def cli(*args):
+    return subprocess.run(["redis-cli", "-p", port, *args], capture_output=True, text=True, check=True).stdout.split()
+totals = {"history": 0, "events": 0, "other": 0}
+messages = 0
+for key in cli("--scan", "--pattern", "parley:{*}:session"):
+    tag = key[: -len(":session")]
+    messages += int(cli("LLEN", tag + ":history")[0])
+    for suffix in ("session", "history", "events", "dedupe", "rate", "attempts", "lease", "stop"):
+        used = cli("MEMORY", "USAGE", f"{tag}:{suffix}", "SAMPLES", "0")
+        if used:
+            totals[suffix if suffix in totals else "other"] += int(used[0])
+print(f"{messages} {totals['history']} {totals['events']} {totals['other']}")
+PY
+)
+
 echo "### Message versions and the KV cache ($(basename "$model"), $tokens-token replies)"
 echo
 echo "Machine: $(nproc) CPUs, $started; load average $load_before before, $load_after after."
@@ -72,3 +95,10 @@ for k in ("fresh", "regenerate", "edit", "switched_back"):
 if r.get("errors"):
     print(f"\n{r['errors']} error(s): {r.get('first_error')}")
 PY
+read -r messages history_bytes event_bytes other_bytes <<<"$memory"
+if [ "${messages:-0}" -gt 0 ]; then
+  echo
+  echo "Redis memory after the run (MEMORY USAGE of every key of the conversations): $messages stored messages and versions,"
+  echo "history $((history_bytes / messages)) B per message, event stream $((event_bytes / messages)) B per message"
+  echo "(every delta of every reply, until EVENT_RETENTION trims it), session hash, dedupe and the rest $((other_bytes / messages)) B per message."
+fi

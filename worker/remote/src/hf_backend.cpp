@@ -5,7 +5,6 @@
 
 #include <parley/worker/remote/errors.hpp>
 #include <parley/worker/remote/prompt.hpp>
-#include <parley/worker/remote/stop_wait.hpp>
 
 #include "upstream_text.hpp"
 
@@ -100,7 +99,7 @@ result<std::unique_ptr<hf_backend>> hf_backend::create(hf_config cfg, std::strin
 }
 
 hf_backend::hf_backend(hf_config cfg, http::client client)
-    : cfg_(std::move(cfg)), client_(std::move(client)), rng_(std::random_device{}()) {}
+    : cfg_(std::move(cfg)), client_(std::move(client)) {}
 
 std::string hf_backend::request_body(const generation_request& req) const {
   const auto& s = req.sampling;
@@ -125,9 +124,39 @@ net::awaitable<result<generation_result>> hf_backend::generate(generation_reques
   std::vector<std::string> stops{std::string(next_human_turn)};
   stops.insert(stops.end(), req.sampling.stop.begin(), req.sampling.stop.end());
   milliseconds loading_waited{0};
-  int failed_attempts = 0;
+  auto one = [&](int) -> net::awaitable<attempt_verdict> {
+    co_return co_await attempt(body, stops, loading_waited, out, on_delta, stop);
+  };
+  auto retrying = [&](int n, const attempt_verdict& v, milliseconds delay) {
+    retries_.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("hf: attempt {} at {} failed ({}); retrying in {} ms", n, cfg_.model_url, v.ec.message(),
+                 delay.count());
+  };
+  const auto v = co_await with_retries(cfg_.retry, backoff_, stop, one, retrying);
+  switch (v.what) {
+    case attempt_verdict::kind::done:
+      completions_.fetch_add(1, std::memory_order_relaxed);
+      co_return out;
+    case attempt_verdict::kind::cancelled:
+      out.reason = finish_reason::cancelled;
+      co_return out;
+    case attempt_verdict::kind::retry:
+    case attempt_verdict::kind::fail:
+      break;
+  }
+  failures_.fetch_add(1, std::memory_order_relaxed);
+  spdlog::error("hf: request to {} failed: {}", cfg_.model_url, v.ec.message());
+  co_return v.ec;
+}
+
+net::awaitable<attempt_verdict> hf_backend::attempt(const std::string& body, const std::vector<std::string>& stops,
+                                                    milliseconds& loading_waited, generation_result& out,
+                                                    delta_handler& on_delta, std::stop_token stop) {
+  using kind = attempt_verdict::kind;
+  // A model that is still loading (503 with estimated_time) is waited for within one attempt,
+  // up to max_loading_wait for the whole reply: loading is not a failure.
   while (true) {
-    if (stop.stop_requested()) co_return out;
+    if (stop.stop_requested()) co_return attempt_verdict{kind::cancelled, {}, {}};
     http::request hr;
     hr.method = boost::beast::http::verb::post;
     hr.url = cfg_.model_url;
@@ -136,70 +165,46 @@ net::awaitable<result<generation_result>> hf_backend::generate(generation_reques
     hr.body = body;
     requests_.fetch_add(1, std::memory_order_relaxed);
     auto r = co_await client_.fetch(std::move(hr), stop);
-
-    error_code ec;
-    std::optional<milliseconds> wait;
     if (!r) {
-      if (stop.stop_requested()) co_return out;
-      ec = r.error();
-      if (!retryable_transport_error(ec)) {
-        failures_.fetch_add(1, std::memory_order_relaxed);
-        spdlog::error("hf: request to {} failed: {}", cfg_.model_url, ec.message());
-        co_return ec;
-      }
-    } else if (r->status == 200) {
+      if (stop.stop_requested()) co_return attempt_verdict{kind::cancelled, {}, {}};
+      const auto ec = r.error();
+      co_return attempt_verdict{retryable_transport_error(ec) ? kind::retry : kind::fail, ec, {}};
+    }
+    if (r->status == 200) {
       auto text = generated_text(r->body);
       if (!text) {
-        failures_.fetch_add(1, std::memory_order_relaxed);
         auto msg = error_message(r->body);
         spdlog::error("hf: unexpected response from {}: {}", cfg_.model_url, redact(msg, cfg_.token));
-        co_return msg != r->body ? error_code(errc::upstream_error) : error_code(errc::malformed_response);
+        co_return attempt_verdict{kind::fail, msg != r->body ? error_code(errc::upstream_error) : error_code(errc::malformed_response), {}};
       }
       out.text = cut_at_stops(*text, stops);
       out.reason = finish_reason::stop;
       out.prompt_tokens = estimate_tokens(body);
       out.generated_tokens = estimate_tokens(out.text);
       if (!out.text.empty()) on_delta(out.text);
-      completions_.fetch_add(1, std::memory_order_relaxed);
-      co_return out;
-    } else if (auto estimate = loading_estimate(r->body); r->status == 503 && estimate) {
+      co_return attempt_verdict{kind::done, {}, {}};
+    }
+    if (auto estimate = loading_estimate(r->body); r->status == 503 && estimate) {
       if (loading_waited >= cfg_.max_loading_wait) {
-        failures_.fetch_add(1, std::memory_order_relaxed);
         spdlog::error("hf: model at {} still loading after {} ms", cfg_.model_url, loading_waited.count());
-        co_return errc::model_loading;
+        co_return attempt_verdict{kind::fail, errc::model_loading, {}};
       }
       auto step = std::min(std::max(*estimate, cfg_.retry.initial_backoff), cfg_.max_loading_wait - loading_waited);
       loading_waits_.fetch_add(1, std::memory_order_relaxed);
       spdlog::info("hf: model at {} is loading (estimated {} ms); waiting {} ms", cfg_.model_url, estimate->count(),
                    step.count());
       loading_waited += step;
-      if (!co_await sleep_unless_stopped(step, stop)) co_return out;
+      if (!co_await sleep_unless_stopped(step, stop)) co_return attempt_verdict{kind::cancelled, {}, {}};
       continue;
-    } else {
-      auto msg = redact(error_message(r->body), cfg_.token);
-      spdlog::warn("hf: {} answered {}: {}", cfg_.model_url, r->status, msg);
-      if (!retryable_status(r->status)) {
-        failures_.fetch_add(1, std::memory_order_relaxed);
-        co_return errc::upstream_rejected;
-      }
-      ec = r->status == 429 ? error_code(errc::rate_limited) : error_code(errc::upstream_unavailable);
-      if (auto it = r->headers.find(boost::beast::http::field::retry_after); it != r->headers.end())
-        wait = parse_retry_after(it->value());
     }
-
-    ++failed_attempts;
-    if (failed_attempts >= cfg_.retry.max_attempts || (wait && *wait > cfg_.retry.max_retry_after)) {
-      failures_.fetch_add(1, std::memory_order_relaxed);
-      spdlog::error("hf: giving up on {} after {} attempt(s): {}", cfg_.model_url, failed_attempts, ec.message());
-      co_return ec;
-    }
-    milliseconds delay;
-    {
-      std::lock_guard lock(rng_mutex_);
-      delay = backoff_delay(cfg_.retry, failed_attempts, wait, rng_);
-    }
-    retries_.fetch_add(1, std::memory_order_relaxed);
-    if (!co_await sleep_unless_stopped(delay, stop)) co_return out;
+    spdlog::warn("hf: {} answered {}: {}", cfg_.model_url, r->status, redact(error_message(r->body), cfg_.token));
+    if (!retryable_status(r->status)) co_return attempt_verdict{kind::fail, errc::upstream_rejected, {}};
+    std::optional<milliseconds> wait;
+    if (auto it = r->headers.find(boost::beast::http::field::retry_after); it != r->headers.end())
+      wait = parse_retry_after(it->value());
+    co_return attempt_verdict{kind::retry,
+                              r->status == 429 ? error_code(errc::rate_limited) : error_code(errc::upstream_unavailable),
+                              wait};
   }
 }
 

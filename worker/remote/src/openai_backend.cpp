@@ -7,6 +7,7 @@
 #include <parley/worker/remote/errors.hpp>
 #include <parley/worker/remote/prompt.hpp>
 
+#include "openai_chunk.hpp"
 #include "upstream_text.hpp"
 
 #include <boost/json.hpp>
@@ -79,13 +80,6 @@ void register_options(CLI::App& app, openai_config& cfg) {
   cfg.http.proxy = http::proxy_settings::from_env();
 }
 
-struct openai_backend::attempt_outcome {
-  enum class kind { done, retry, fail, cancelled };
-  kind what = kind::done;
-  error_code ec;
-  std::optional<std::chrono::milliseconds> retry_after;
-};
-
 result<std::unique_ptr<openai_backend>> openai_backend::create(openai_config cfg, std::string* why) {
   auto fail = [why](std::string msg, error_code ec) -> result<std::unique_ptr<openai_backend>> {
     if (why) *why = std::move(msg);
@@ -101,7 +95,7 @@ result<std::unique_ptr<openai_backend>> openai_backend::create(openai_config cfg
 }
 
 openai_backend::openai_backend(openai_config cfg, http::client client)
-    : cfg_(std::move(cfg)), client_(std::move(client)), limiter_(cfg_.max_in_flight), rng_(std::random_device{}()) {
+    : cfg_(std::move(cfg)), client_(std::move(client)), limiter_(cfg_.max_in_flight) {
   endpoint_ = cfg_.base_url;
   while (!endpoint_.empty() && endpoint_.back() == '/') endpoint_.pop_back();
   // Accept a base URL given with or without the "/v1" that OpenAI's own clients include.
@@ -134,11 +128,6 @@ std::string openai_backend::request_body(const generation_request& req) const {
   return json::serialize(body);
 }
 
-std::chrono::milliseconds openai_backend::next_delay(int retry, std::optional<std::chrono::milliseconds> retry_after) {
-  std::lock_guard lock(rng_mutex_);
-  return backoff_delay(cfg_.retry, retry, retry_after, rng_);
-}
-
 net::awaitable<result<generation_result>> openai_backend::generate(generation_request req, delta_handler on_delta,
                                                                    std::stop_token stop) {
   generation_result out;
@@ -149,43 +138,36 @@ net::awaitable<result<generation_result>> openai_backend::generate(generation_re
     co_return out;
   }
   const std::string body = request_body(req);
-  for (int attempt_no = 1;; ++attempt_no) {
+  auto one = [&](int) -> net::awaitable<attempt_verdict> {
     requests_.fetch_add(1, std::memory_order_relaxed);
-    auto o = co_await attempt(body, out, on_delta, stop);
-    using kind = attempt_outcome::kind;
-    if (o.what == kind::done) {
+    co_return co_await attempt(body, out, on_delta, stop);
+  };
+  auto retrying = [&](int n, const attempt_verdict& v, std::chrono::milliseconds delay) {
+    retries_.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("openai: attempt {} for message {} failed ({}); retrying in {} ms", n, req.message_id,
+                 v.ec.message(), delay.count());
+  };
+  const auto v = co_await with_retries(cfg_.retry, backoff_, stop, one, retrying);
+  switch (v.what) {
+    case attempt_verdict::kind::done:
       completions_.fetch_add(1, std::memory_order_relaxed);
       co_return out;
-    }
-    if (o.what == kind::cancelled) {
+    case attempt_verdict::kind::cancelled:
       cancelled_.fetch_add(1, std::memory_order_relaxed);
       out.reason = finish_reason::cancelled;
       co_return out;
-    }
-    const bool too_long = o.retry_after && *o.retry_after > cfg_.retry.max_retry_after;
-    if (o.what == kind::fail || attempt_no >= cfg_.retry.max_attempts || too_long) {
-      failures_.fetch_add(1, std::memory_order_relaxed);
-      spdlog::error("openai: request {} for message {} failed after {} attempt(s): {}", endpoint_, req.message_id,
-                    attempt_no, o.ec.message());
-      co_return o.ec;
-    }
-    retries_.fetch_add(1, std::memory_order_relaxed);
-    auto delay = next_delay(attempt_no, o.retry_after);
-    spdlog::warn("openai: attempt {} for message {} failed ({}); retrying in {} ms", attempt_no, req.message_id,
-                 o.ec.message(), delay.count());
-    if (!co_await sleep_unless_stopped(delay, stop)) {
-      cancelled_.fetch_add(1, std::memory_order_relaxed);
-      out.reason = finish_reason::cancelled;
-      co_return out;
-    }
+    case attempt_verdict::kind::retry:
+    case attempt_verdict::kind::fail:
+      break;
   }
+  failures_.fetch_add(1, std::memory_order_relaxed);
+  spdlog::error("openai: request {} for message {} failed: {}", endpoint_, req.message_id, v.ec.message());
+  co_return v.ec;
 }
 
-net::awaitable<openai_backend::attempt_outcome> openai_backend::attempt(const std::string& body,
-                                                                        generation_result& out,
-                                                                        delta_handler& on_delta,
-                                                                        std::stop_token stop) {
-  using kind = attempt_outcome::kind;
+net::awaitable<attempt_verdict> openai_backend::attempt(const std::string& body, generation_result& out,
+                                                        delta_handler& on_delta, std::stop_token stop) {
+  using kind = attempt_verdict::kind;
   http::request hr;
   hr.method = boost::beast::http::verb::post;
   hr.url = endpoint_;
@@ -193,7 +175,7 @@ net::awaitable<openai_backend::attempt_outcome> openai_backend::attempt(const st
   if (!cfg_.api_key.empty()) hr.headers.emplace_back("Authorization", "Bearer " + cfg_.api_key);
   hr.body = body;
 
-  auto retry_or_fail = [&](error_code ec) -> attempt_outcome {
+  auto retry_or_fail = [&](error_code ec) -> attempt_verdict {
     if (stop.stop_requested()) return {kind::cancelled, ec, {}};
     // Once part of the reply reached the client, another attempt would repeat it.
     if (out.text.empty() && retryable_transport_error(ec)) return {kind::retry, ec, {}};
@@ -209,9 +191,9 @@ net::awaitable<openai_backend::attempt_outcome> openai_backend::attempt(const st
     spdlog::warn("openai: {} answered {}: {}", endpoint_, s->status(),
                  redact(text ? error_message(*text) : text.error().message(), cfg_.api_key));
     const auto after = retry_after_of(*s);
-    if (s->status() == 429) co_return attempt_outcome{kind::retry, errc::rate_limited, after};
-    if (retryable_status(s->status())) co_return attempt_outcome{kind::retry, errc::upstream_unavailable, after};
-    co_return attempt_outcome{kind::fail, errc::upstream_rejected, {}};
+    if (s->status() == 429) co_return attempt_verdict{kind::retry, errc::rate_limited, after};
+    if (retryable_status(s->status())) co_return attempt_verdict{kind::retry, errc::upstream_unavailable, after};
+    co_return attempt_verdict{kind::fail, errc::upstream_rejected, {}};
   }
 
   http::sse_parser parser;
@@ -224,72 +206,44 @@ net::awaitable<openai_backend::attempt_outcome> openai_backend::attempt(const st
     auto n = co_await s->read_some(buf);
     if (!n) co_return retry_or_fail(n.error());
     if (*n == 0) break;
-    if (!parser.feed(std::string_view(buf, *n), events)) co_return attempt_outcome{kind::fail, errc::malformed_response, {}};
+    if (!parser.feed(std::string_view(buf, *n), events)) co_return attempt_verdict{kind::fail, errc::malformed_response, {}};
     for (auto& ev : events) {
-      if (ev.data == "[DONE]") {
+      auto chunk = parse_chat_chunk(ev.data);
+      if (!chunk) {
+        spdlog::warn("openai: {} in the stream: {}", chunk.error().message(),
+                     redact(chunk.error() == errc::upstream_error ? error_message(ev.data) : ev.data, cfg_.api_key));
+        co_return attempt_verdict{kind::fail, chunk.error(), {}};
+      }
+      if (chunk->done) {
         done = true;
         break;
       }
-      error_code jec;
-      auto v = json::parse(ev.data, jec);
-      if (jec || !v.is_object()) {
-        spdlog::warn("openai: event that is not a JSON object: {}", redact(ev.data, cfg_.api_key));
-        co_return attempt_outcome{kind::fail, errc::malformed_response, {}};
+      for (const auto& piece : chunk->pieces) {
+        if (stop.stop_requested()) break;
+        out.text.append(piece);
+        ++pieces;
+        deltas_.fetch_add(1, std::memory_order_relaxed);
+        on_delta(piece);
       }
-      const auto& o = v.get_object();
-      if (o.contains("error")) {
-        spdlog::warn("openai: error in stream: {}", redact(error_message(ev.data), cfg_.api_key));
-        co_return attempt_outcome{kind::fail, errc::upstream_error, {}};
+      if (chunk->finish) {
+        finished = true;
+        out.reason = *chunk->finish;
       }
-      // Upstreams add fields of their own (system_fingerprint, timings...): only the fields read
-      // here are checked, and their types strictly.
-      if (auto* choices = o.if_contains("choices")) {
-        if (!choices->is_array()) co_return attempt_outcome{kind::fail, errc::malformed_response, {}};
-        for (const auto& c : choices->get_array()) {
-          if (!c.is_object()) co_return attempt_outcome{kind::fail, errc::malformed_response, {}};
-          const auto& co = c.get_object();
-          if (auto* delta = co.if_contains("delta")) {
-            if (!delta->is_object()) co_return attempt_outcome{kind::fail, errc::malformed_response, {}};
-            if (auto* content = delta->get_object().if_contains("content"); content && !content->is_null()) {
-              if (!content->is_string()) co_return attempt_outcome{kind::fail, errc::malformed_response, {}};
-              std::string_view piece = content->get_string();
-              if (!piece.empty() && !stop.stop_requested()) {
-                out.text.append(piece);
-                ++pieces;
-                deltas_.fetch_add(1, std::memory_order_relaxed);
-                on_delta(piece);
-              }
-            }
-          }
-          if (auto* fr = co.if_contains("finish_reason"); fr && !fr->is_null()) {
-            if (!fr->is_string()) co_return attempt_outcome{kind::fail, errc::malformed_response, {}};
-            finished = true;
-            out.reason = fr->get_string() == "length" ? finish_reason::length : finish_reason::stop;
-          }
-        }
-      }
-      if (auto* usage = o.if_contains("usage"); usage && usage->is_object()) {
-        const auto& u = usage->get_object();
-        if (auto* p = u.if_contains("prompt_tokens"); p && p->is_int64()) out.prompt_tokens = static_cast<int>(p->as_int64());
-        if (auto* g = u.if_contains("completion_tokens"); g && g->is_int64())
-          out.generated_tokens = static_cast<int>(g->as_int64());
-        if (auto* d = u.if_contains("prompt_tokens_details"); d && d->is_object()) {
-          if (auto* c = d->get_object().if_contains("cached_tokens"); c && c->is_int64())
-            out.cached_tokens = static_cast<int>(c->as_int64());
-        }
-      }
+      if (chunk->prompt_tokens) out.prompt_tokens = *chunk->prompt_tokens;
+      if (chunk->completion_tokens) out.generated_tokens = *chunk->completion_tokens;
+      if (chunk->cached_tokens) out.cached_tokens = *chunk->cached_tokens;
     }
     events.clear();
-    if (stop.stop_requested()) co_return attempt_outcome{kind::cancelled, {}, {}};
+    if (stop.stop_requested()) co_return attempt_verdict{kind::cancelled, {}, {}};
   }
   if (!done && !finished) {
     spdlog::warn("openai: stream from {} ended without [DONE] or finish_reason after {} bytes of reply", endpoint_,
                  out.text.size());
-    co_return out.text.empty() ? attempt_outcome{kind::retry, errc::broken_stream, {}}
-                               : attempt_outcome{kind::fail, errc::broken_stream, {}};
+    co_return out.text.empty() ? attempt_verdict{kind::retry, errc::broken_stream, {}}
+                               : attempt_verdict{kind::fail, errc::broken_stream, {}};
   }
   if (out.generated_tokens == 0) out.generated_tokens = pieces;
-  co_return attempt_outcome{kind::done, {}, {}};
+  co_return attempt_verdict{kind::done, {}, {}};
 }
 
 void openai_backend::write_metrics(std::string& out) const {

@@ -14,7 +14,7 @@
 // ({"error": "..."}) fails the turn with a clear error. The token is never logged.
 #include <parley/http/client.hpp>
 #include <parley/worker/backend.hpp>
-#include <parley/worker/remote/retry.hpp>
+#include <parley/worker/remote/retry_loop.hpp>
 
 #include <boost/system/result.hpp>
 
@@ -59,11 +59,14 @@ class hf_backend final : public backend {
 
  private:
   hf_backend(hf_config cfg, http::client client);
+  // One request (and the waits for a model still loading); with_retries decides what follows.
+  net::awaitable<attempt_verdict> attempt(const std::string& body, const std::vector<std::string>& stops,
+                                          milliseconds& loading_waited, generation_result& out,
+                                          delta_handler& on_delta, std::stop_token stop);
 
   hf_config cfg_;
   http::client client_;
-  std::mutex rng_mutex_;
-  std::mt19937_64 rng_;
+  backoff_source backoff_;
 
   std::atomic<std::uint64_t> requests_{0};
   std::atomic<std::uint64_t> retries_{0};

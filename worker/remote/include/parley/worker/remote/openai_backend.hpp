@@ -14,7 +14,7 @@
 // complete reply. The API key goes only into the Authorization header: it is never logged.
 #include <parley/http/client.hpp>
 #include <parley/worker/backend.hpp>
-#include <parley/worker/remote/retry.hpp>
+#include <parley/worker/remote/retry_loop.hpp>
 #include <parley/worker/remote/stop_wait.hpp>
 
 #include <boost/system/result.hpp>
@@ -64,17 +64,15 @@ class openai_backend final : public backend {
  private:
   openai_backend(openai_config cfg, http::client client);
 
-  struct attempt_outcome;
-  net::awaitable<attempt_outcome> attempt(const std::string& body, generation_result& result, delta_handler& on_delta,
+  // One request and its stream; with_retries (retry_loop.hpp) decides what follows.
+  net::awaitable<attempt_verdict> attempt(const std::string& body, generation_result& result, delta_handler& on_delta,
                                           std::stop_token stop);
-  std::chrono::milliseconds next_delay(int retry, std::optional<std::chrono::milliseconds> retry_after);
 
   openai_config cfg_;
   http::client client_;
   std::string endpoint_;
   in_flight_limiter limiter_;
-  std::mutex rng_mutex_;
-  std::mt19937_64 rng_;
+  backoff_source backoff_;
 
   std::atomic<std::uint64_t> requests_{0};
   std::atomic<std::uint64_t> retries_{0};

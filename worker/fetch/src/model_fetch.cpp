@@ -1,5 +1,7 @@
 #include <parley/worker/fetch/model_fetch.hpp>
 
+#include "cache_files.hpp"
+#include "hub_headers.hpp"
 #include "progress.hpp"
 
 #include <parley/env.hpp>
@@ -12,15 +14,12 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
 #include <CLI/CLI.hpp>
-#include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
 #include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
+
 
 #include <cerrno>
-#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -39,114 +38,7 @@ using result = boost::system::result<T>;
 namespace {
 
 constexpr std::size_t download_buffer_bytes = 1 << 16;
-constexpr std::size_t hash_buffer_bytes = 1 << 20;
 constexpr std::string_view hf_prefix = "hf:";
-
-class category final : public boost::system::error_category {
- public:
-  const char* name() const noexcept override { return "parley.fetch"; }
-  std::string message(int ev) const override {
-    switch (static_cast<errc>(ev)) {
-      case errc::bad_source: return "MODEL is neither a file path nor hf:OWNER/REPO/FILE";
-      case errc::model_missing: return "the MODEL file does not exist";
-      case errc::not_found: return "the Hub has no such file (404)";
-      case errc::unauthorized: return "the Hub refused access (private or gated repository)";
-      case errc::bad_status: return "unexpected HTTP status from the Hub";
-      case errc::checksum_mismatch: return "the download does not match the Hub's SHA-256";
-      case errc::size_mismatch: return "the download does not have the announced size";
-      case errc::io_error: return "cannot write the model cache";
-      case errc::download_failed: return "the download kept failing";
-      case errc::cancelled: return "download cancelled";
-    }
-    return "unknown fetch error";
-  }
-};
-
-// A SHA-256 in an ETag-like header value ("\"abc...\"", W/"..."), lower-case, or "".
-std::string sha256_of_etag(std::string_view v) {
-  if (v.starts_with("W/")) v.remove_prefix(2);
-  if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
-  if (v.size() != 64) return {};
-  std::string out;
-  for (char c : v) {
-    if (!std::isxdigit(static_cast<unsigned char>(c))) return {};
-    out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return out;
-}
-
-std::optional<std::uint64_t> parse_u64(std::string_view s) {
-  std::uint64_t v = 0;
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc{} || ptr != s.data() + s.size() || s.empty()) return std::nullopt;
-  return v;
-}
-
-struct content_range {
-  std::uint64_t first = 0;
-  std::optional<std::uint64_t> total;
-};
-
-// "bytes FIRST-LAST/TOTAL" (TOTAL may be "*").
-std::optional<content_range> parse_content_range(std::string_view v) {
-  if (!v.starts_with("bytes ")) return std::nullopt;
-  v.remove_prefix(6);
-  auto dash = v.find('-');
-  auto slash = v.find('/');
-  if (dash == std::string_view::npos || slash == std::string_view::npos || dash > slash) return std::nullopt;
-  auto first = parse_u64(v.substr(0, dash));
-  if (!first) return std::nullopt;
-  content_range r{*first, std::nullopt};
-  if (v.substr(slash + 1) != "*") r.total = parse_u64(v.substr(slash + 1));
-  return r;
-}
-
-result<std::string> sha256_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return errc::io_error;
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
-  std::vector<char> buf(hash_buffer_bytes);
-  while (in) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<std::size_t>(in.gcount()));
-  }
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned len = 0;
-  EVP_DigestFinal_ex(ctx.get(), md, &len);
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) {
-    out += hex[md[i] >> 4];
-    out += hex[md[i] & 15];
-  }
-  return out;
-}
-
-// Flushes `p` (and the folder entry of a rename) to disk, so a crash after the rename cannot
-// leave an empty or partial file under the final name.
-void fsync_path(const fs::path& p, int flags) {
-  int fd = ::open(p.c_str(), flags);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-}
-
-class file_lock {
- public:
-  explicit file_lock(const fs::path& p) : fd_(::open(p.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644)) {}
-  ~file_lock() {
-    if (fd_ >= 0) ::close(fd_);  // closing releases the flock
-  }
-  file_lock(const file_lock&) = delete;
-  file_lock& operator=(const file_lock&) = delete;
-  bool valid() const { return fd_ >= 0; }
-  bool try_lock() { return ::flock(fd_, LOCK_EX | LOCK_NB) == 0; }
-
- private:
-  int fd_;
-};
 
 // Worth another attempt (which resumes): a connection that failed or stalled, 429/5xx. Not a
 // name that does not resolve (offline: say so at once), a bad URL or a refusal.
@@ -275,11 +167,6 @@ struct download {
 };
 
 }  // namespace
-
-const boost::system::error_category& fetch_category() noexcept {
-  static const category instance;
-  return instance;
-}
 
 fs::path fetch_config::default_cache_dir() {
   if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return fs::path(x) / "parley" / "models";

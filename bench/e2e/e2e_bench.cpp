@@ -204,55 +204,6 @@ void keep_server_fields(const json::object& frame, json::object& out) {
   }
 }
 
-net::awaitable<void> run_parley_conversation(const options& o, int index, parley_conversation& conv,
-                                             run_state& st) {
-  auto& ws = *conv.ws;
-  beast::flat_buffer buf;
-  for (int turn = 1; turn <= o.turns; ++turn) {
-    turn_sample s;
-    s.conversation = index;
-    s.turn = turn;
-    const std::string text = json::serialize(json::object{{"type", "message"}, {"text", user_message(o, index, turn)}});
-    const auto t0 = steady::now();
-    s.sent_us = system_us();
-    auto [wec, wn] = co_await ws.async_write(net::buffer(text), use_tuple);
-    if (wec) {
-      st.fail("send: " + wec.message());
-      co_return;
-    }
-    std::string message_id;
-    bool first = true;
-    while (true) {
-      buf.clear();
-      auto [rec, rn] = co_await ws.async_read(buf, use_tuple);
-      if (rec) {
-        st.fail("read: " + rec.message());
-        co_return;
-      }
-      auto frame = json::parse(beast::buffers_to_string(buf.data())).as_object();
-      const auto type = frame["type"].as_string();
-      if (type == "ack") {
-        s.ack_ms = ms_since(t0);
-        message_id = frame["id"].as_string();
-      } else if (type == "delta" && first && frame["reply_to"].as_string() == message_id) {
-        s.ttft_ms = ms_since(t0);
-        first = false;
-      } else if (type == "reply_end" && frame["reply_to"].as_string() == message_id) {
-        s.ttlt_ms = ms_since(t0);
-        s.delivered_us = system_us();
-        if (first) s.ttft_ms = s.ttlt_ms;
-        keep_server_fields(frame, s.server);
-        break;
-      } else if (type == "error") {
-        st.fail("error frame: " + json::serialize(frame));
-        co_return;
-      }
-    }
-    st.samples.push_back(std::move(s));
-  }
-  co_await ws.async_close(websocket::close_code::normal, use_tuple);
-}
-
 // Sends `frame` and reads until the reply it asked for ends (ack, then the first delta and the
 // reply_end for the acked message). False after a failure, recorded in `st`.
 net::awaitable<bool> parley_turn(ws_stream& ws, beast::flat_buffer& buf, const json::object& frame, turn_sample& s,
@@ -335,6 +286,21 @@ json::object version_frame(std::string_view type, std::string_view message_id, s
 
 json::object message_frame(const options& o, int conversation, int turn) {
   return json::object{{"type", "message"}, {"text", user_message(o, conversation, turn)}};
+}
+
+net::awaitable<void> run_parley_conversation(const options& o, int index, parley_conversation& conv,
+                                             run_state& st) {
+  auto& ws = *conv.ws;
+  beast::flat_buffer buf;
+  for (int turn = 1; turn <= o.turns; ++turn) {
+    turn_sample s;
+    s.conversation = index;
+    s.turn = turn;
+    const auto frame = message_frame(o, index, turn);
+    if (!co_await parley_turn(ws, buf, frame, s, st)) co_return;
+    st.samples.push_back(std::move(s));
+  }
+  co_await ws.async_close(websocket::close_code::normal, use_tuple);
 }
 
 net::awaitable<void> run_versions_conversation(const options& o, int index, parley_conversation& conv,

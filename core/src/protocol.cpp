@@ -161,7 +161,16 @@ std::string ready_frame(std::string_view token, std::string_view name, std::stri
   return json::serialize(o);
 }
 
-std::string waiting_frame(std::string_view reply_to, long long ahead, bool more, long long workers) {
+std::string wait_in_words(std::chrono::milliseconds eta) {
+  using namespace std::chrono;
+  if (eta < seconds(10)) return "a few seconds";
+  if (eta < seconds(60)) return "about " + std::to_string((duration_cast<seconds>(eta).count() + 4) / 5 * 5) + " s";
+  if (eta < hours(1)) return "about " + std::to_string((duration_cast<seconds>(eta).count() + 59) / 60) + " min";
+  return {};
+}
+
+std::string waiting_frame(std::string_view reply_to, long long ahead, bool more, long long workers,
+                          std::optional<std::chrono::milliseconds> eta) {
   json::object o;
   o["type"] = "waiting";
   o["reply_to"] = reply_to;
@@ -175,6 +184,11 @@ std::string waiting_frame(std::string_view reply_to, long long ahead, bool more,
   } else {
     o["message"] = std::to_string(ahead) + (more ? "+" : "") + (ahead == 1 && !more ? " message" : " messages") +
                    " ahead of you";
+  }
+  if (eta && workers != 0) {
+    o["eta_ms"] = eta->count();
+    if (auto words = wait_in_words(*eta); !words.empty())
+      o["message"] = std::string(o["message"].as_string()) + ", " + words;
   }
   return json::serialize(o);
 }

@@ -189,6 +189,22 @@ TEST(ServerFrames, WaitingSaysWhereAMessageStandsInWords) {
             "No model is running right now. Your message is saved and will be answered when one starts.");
 }
 
+TEST(ServerFrames, WaitingAddsTheExpectedWaitWhenKnown) {
+  namespace json = boost::json;
+  using namespace std::chrono_literals;
+  auto w = json::parse(parley::protocol::waiting_frame("1-0", 3, false, 2, 21'300ms)).as_object();
+  EXPECT_EQ(w["eta_ms"], 21300);
+  EXPECT_EQ(w["message"], "3 messages ahead of you, about 25 s");
+  EXPECT_EQ(json::parse(parley::protocol::waiting_frame("1-0", 0, false, 1, 800ms)).as_object()["message"],
+            "You are next, a few seconds");
+  // No worker: no estimate, whatever the rate was.
+  auto none = json::parse(parley::protocol::waiting_frame("1-0", 2, false, 0, 5s)).as_object();
+  EXPECT_FALSE(none.contains("eta_ms"));
+  EXPECT_EQ(parley::protocol::wait_in_words(61s), "about 2 min");
+  EXPECT_EQ(parley::protocol::wait_in_words(10s), "about 10 s");
+  EXPECT_EQ(parley::protocol::wait_in_words(2h), "");
+}
+
 TEST(ClientFrame, VersionFrames) {
   auto edit = frame(R"({"type":"edit","message_id":"1-0","text":"fixed","client_id":"c1"})");
   auto* e = std::get_if<p::version_frame>(&edit);

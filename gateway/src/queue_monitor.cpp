@@ -28,6 +28,8 @@ net::awaitable<void> queue_monitor::loop() {
     // On a storage error the last sample stays: messages fail with `unavailable` anyway.
     if (d) {
       depth_.store(d->depth(), std::memory_order_relaxed);
+      estimator_.observe(*d, wait_estimator::clock::now());
+      rate_.store(estimator_.rate().value_or(-1), std::memory_order_relaxed);
       auto snap = std::make_shared<const queue_sample>(std::move(*d));
       std::lock_guard lk(sample_mu_);
       sample_ = std::move(snap);
@@ -54,13 +56,15 @@ queue_monitor::queue_place queue_monitor::place(const protocol::stream_id& reque
     s = sample_;
   }
   queue_place out;
-  if (!s) return {true, 0, false};
+  if (!s) return {true, 0, false, std::nullopt};
   if (request <= s->last_delivered) return out;
   out.waiting = true;
   const auto it = std::lower_bound(s->waiting.begin(), s->waiting.end(), request);
   out.ahead = it - s->waiting.begin();
   // Past the sample's last id, a cut sample may have missed entries before it.
   out.more = s->capped && it == s->waiting.end();
+  if (const double rate = rate_.load(std::memory_order_relaxed); rate > 0 && !out.more)
+    out.eta = wait_estimator::eta(out.ahead, rate);
   return out;
 }
 

@@ -222,7 +222,7 @@ net::awaitable<void> ws_session::queue_and_ack(std::string id, long long seq, bo
       spdlog::warn("conversation {} not moved to the top of its list: {}", session_.token, aec.message());
   }
   enqueue(protocol::ack_frame(id, duplicate ? std::nullopt : std::optional<long long>(seq), duplicate, client_id));
-  if (request) waiting_.push_back({id, *request});
+  if (request) waiting_.push_back({id, *request, -1, false, -1, {}});
 }
 
 net::awaitable<void> ws_session::handle_message(protocol::message_frame m) {
@@ -300,11 +300,15 @@ void ws_session::report_waiting() {
   std::erase_if(waiting_, [&](waiting_message& w) {
     const auto place = ctx_.queue.place(w.request);
     if (!place.waiting) return true;
-    if (workers >= 0 && (place.ahead != w.ahead || place.more != w.more || workers != w.workers)) {
+    // The estimate is compared in words, so a frame goes out when what the person reads changes.
+    const std::string eta_words = place.eta ? protocol::wait_in_words(*place.eta) : std::string();
+    if (workers >= 0 &&
+        (place.ahead != w.ahead || place.more != w.more || workers != w.workers || eta_words != w.eta_words)) {
       w.ahead = place.ahead;
       w.more = place.more;
       w.workers = workers;
-      enqueue(protocol::waiting_frame(w.message_id, place.ahead, place.more, workers));
+      w.eta_words = eta_words;
+      enqueue(protocol::waiting_frame(w.message_id, place.ahead, place.more, workers, place.eta));
     }
     return false;
   });

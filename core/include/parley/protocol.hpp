@@ -12,6 +12,7 @@
 // that workers and the gateway append to `parley:{T}:events` (forwarded with their `id`).
 #include <parley/api_error.hpp>
 
+#include <chrono>
 #include <compare>
 #include <cstdint>
 #include <optional>
@@ -70,7 +71,13 @@ std::string ready_frame(std::string_view token, std::string_view name, std::stri
 // {"type":"waiting","reply_to":...,"ahead":N[,"more":true],"workers":W,"message":...}: where a
 // message waiting for a worker stands, in words too ("3 messages ahead of you"; with no worker
 // alive, that none is running and the message will be answered when one starts).
-std::string waiting_frame(std::string_view reply_to, long long ahead, bool more, long long workers);
+// With `eta` (the expected wait, when the gateway can tell), also "eta_ms" and the wait in words
+// ("3 messages ahead of you, about 20 s").
+std::string waiting_frame(std::string_view reply_to, long long ahead, bool more, long long workers,
+                          std::optional<std::chrono::milliseconds> eta = std::nullopt);
+// The expected wait in words, rounded so that it does not change with every sample: "a few
+// seconds", "about 25 s", "about 3 min"; "" for over an hour.
+std::string wait_in_words(std::chrono::milliseconds eta);
 // {"type":"resync_required","message":...}
 std::string resync_required_frame();
 

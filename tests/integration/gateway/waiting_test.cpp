@@ -102,6 +102,9 @@ TEST_F(Waiting, ThePlaceInTheQueueFollowsTheQueue) {
   worker_reads(2);
   auto last = ws->read_json_type("waiting", 5s);
   EXPECT_EQ(last["ahead"], 0);
+  // Three entries taken within the window: the gateway can tell how long the wait is.
+  EXPECT_TRUE(last.contains("eta_ms")) << json::serialize(last);
+  EXPECT_EQ(last["message"], "You are next, a few seconds");
   worker_reads(1);  // ours: a worker has it, no more waiting frames
   ws->send_text(R"({"type":"ping"})");
   std::vector<json::object> skipped;

@@ -7,6 +7,7 @@
 // Thread-safety: the depth and worker count are atomics, the waiting ids a snapshot behind a
 // mutex; start/stop from the owning thread.
 #include <parley/gateway/session_store.hpp>
+#include <parley/gateway/wait_estimate.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -31,6 +32,8 @@ class queue_monitor {
     bool waiting = false;  // not yet delivered to a worker
     long long ahead = 0;   // waiting entries before it (at least this many when `more`)
     bool more = false;     // the sample was cut at max_queue before reaching it
+    // Expected wait, when the rate workers take entries at is known (wait_estimator).
+    std::optional<std::chrono::milliseconds> eta;
   };
   // Where the request entry `request` stands at the last sample. An entry newer than the sample
   // counts as waiting behind everything the sample saw.
@@ -45,6 +48,8 @@ class queue_monitor {
   net::steady_timer timer_;
   std::atomic<long long> depth_{0};
   std::atomic<long long> workers_{-1};
+  wait_estimator estimator_;          // loop() only
+  std::atomic<double> rate_{-1};      // entries taken per second; < 0: not known
   mutable std::mutex sample_mu_;
   std::shared_ptr<const queue_sample> sample_;
   std::atomic<bool> stopped_{false};

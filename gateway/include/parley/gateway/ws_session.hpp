@@ -134,6 +134,7 @@ class ws_session : public event_sink, public std::enable_shared_from_this<ws_ses
     long long ahead = -1;         // as last reported
     bool more = false;
     long long workers = -1;
+    std::string eta_words;
   };
   std::vector<waiting_message> waiting_;
   // Exists only while something waits, so an idle socket keeps no timer for this.

@@ -7,7 +7,12 @@
 # instead of sharing the first one's Redis data and pid files. Every port the instance will
 # listen on is checked first; one already in use stops the start with a line naming it.
 #
-# Without REDIS_URL a private redis-server is started (AOF on, port REDIS_PORT, default 6390).
+# Without REDIS_URL a private redis-server is started (AOF on, port REDIS_PORT, default 6390);
+# with REDIS_CLUSTER=1 a private Redis Cluster instead: 6 nodes (3 masters, 3 replicas) on ports
+# REDIS_PORT .. REDIS_PORT + 5, cluster bus on REDIS_BUS_PORT .. + 5 (default REDIS_PORT + 10000),
+# each with its AOF and nodes.conf in redis/node-I, created with redis-cli --cluster create on
+# the first start and re-formed from nodes.conf on later ones; gateway and workers get every
+# node as a seed.
 # Then the gateway on PORT (default 3500) and WORKERS workers (default 1). A part that dies after
 # it was up (redis-server answering PING, the gateway and each worker answering /healthz) is
 # restarted after 1 s. A part that dies before it was up, or exits with status 2 (a configuration
@@ -34,7 +39,10 @@ workers=${WORKERS:-1}
 metrics_base=${METRICS_PORT_BASE:-9100}
 # Prometheus: the gateway on METRICS_PORT_BASE, worker i on METRICS_PORT_BASE + i.
 export GATEWAY_METRICS_PORT=${GATEWAY_METRICS_PORT:-$metrics_base}
-for v in PORT GATEWAY_METRICS_PORT METRICS_PORT_BASE WORKERS; do
+redis_cluster=${REDIS_CLUSTER:-0}
+[[ "$redis_cluster" =~ ^[01]$ ]] || die "REDIS_CLUSTER must be 0 or 1, not '$redis_cluster'" 2
+cluster_nodes=6
+for v in PORT GATEWAY_METRICS_PORT METRICS_PORT_BASE WORKERS REDIS_PORT REDIS_BUS_PORT; do
   val=${!v:-}
   [ -z "$val" ] || [[ "$val" =~ ^[0-9]+$ ]] || die "$v must be a number, not '$val'" 2
 done
@@ -62,7 +70,17 @@ check_port "$PORT" PORT
 for i in $(seq 1 "$workers"); do check_port $((metrics_base + i)) "METRICS_PORT_BASE (worker $i: METRICS_PORT_BASE + $i)"; done
 if [ -z "${REDIS_URL:-}" ]; then
   redis_port=${REDIS_PORT:-6390}
-  check_port "$redis_port" REDIS_PORT
+  if [ "$redis_cluster" = 1 ]; then
+    bus_port=${REDIS_BUS_PORT:-$((redis_port + 10000))}
+    [ $((redis_port + cluster_nodes - 1)) -le 65535 ] && [ $((bus_port + cluster_nodes - 1)) -le 65535 ] ||
+      die "REDIS_PORT and REDIS_BUS_PORT need $cluster_nodes ports each below 65536 (the cluster bus defaults to REDIS_PORT + 10000: set REDIS_BUS_PORT)" 2
+    for i in $(seq 0 $((cluster_nodes - 1))); do
+      check_port $((redis_port + i)) "REDIS_PORT (cluster node $i: REDIS_PORT + $i)"
+      check_port $((bus_port + i)) "REDIS_BUS_PORT (cluster node $i: REDIS_BUS_PORT + $i)"
+    done
+  else
+    check_port "$redis_port" REDIS_PORT
+  fi
 fi
 
 # Log lines of part $1, prefixed. SIGINT is ignored so that on Ctrl-C the last lines still pass.
@@ -125,8 +143,11 @@ supervise() {
 }
 
 redis_up() {
-  [ "$(redis-cli -p "$redis_port" ping 2>/dev/null)" = PONG ] &&
-    redis-cli -p "$redis_port" info server 2>/dev/null | tr -d '\r' | grep -qx "process_id:$1"
+  [ "$(redis-cli -p "${REDIS_NODE_PORT:-$redis_port}" ping 2>/dev/null)" = PONG ] &&
+    redis-cli -p "${REDIS_NODE_PORT:-$redis_port}" info server 2>/dev/null | tr -d '\r' | grep -qx "process_id:$1"
+}
+cluster_field() {  # PORT FIELD: a field of CLUSTER INFO
+  redis-cli -p "$1" cluster info 2>/dev/null | tr -d '\r' | sed -n "s/^$2://p"
 }
 probe_host=${HOST:-127.0.0.1}
 case $probe_host in
@@ -147,6 +168,42 @@ stop_parts() {
   while kill -0 "${pids[@]}" 2>/dev/null; do sleep 0.1; done
 }
 
+# Cluster nodes stop replicas first. Redis 7.0 ignores a SIGTERM that comes while a replica
+# writes its initial AOF after a sync ("Writing initial AOF, can't exit"), which takes
+# milliseconds: the signal is sent again every second, and a node still running after 10 s is
+# told SHUTDOWN FORCE.
+stop_cluster() {
+  local i role pid replicas=() masters=()
+  for i in $(seq 0 $((cluster_nodes - 1))); do
+    pid=$(cat "$run_dir/redis-$i.pid" 2>/dev/null)
+    [ -n "$pid" ] || continue
+    role=$(redis-cli -p $((redis_port + i)) role 2>/dev/null | head -n 1)
+    if [ "$role" = slave ]; then replicas+=("$i:$pid"); else masters+=("$i:$pid"); fi
+  done
+  local group entry tick alive
+  for group in replicas masters; do
+    local -n nodes=$group
+    [ ${#nodes[@]} -eq 0 ] && continue
+    for tick in $(seq 0 100); do
+      alive=0
+      for entry in "${nodes[@]}"; do
+        kill -0 "${entry#*:}" 2>/dev/null || continue
+        alive=1
+        if [ "$tick" = 100 ]; then
+          redis-cli -p $((redis_port + ${entry%%:*})) shutdown force >/dev/null 2>&1
+        elif [ $((tick % 10)) = 0 ]; then
+          kill -TERM "${entry#*:}" 2>/dev/null
+        fi
+      done
+      [ $alive = 0 ] && break
+      sleep 0.1
+    done
+    for entry in "${nodes[@]}"; do
+      while kill -0 "${entry#*:}" 2>/dev/null; do sleep 0.1; done
+    done
+  done
+}
+
 stop_all() {
   trap '' INT TERM USR1
   touch "$run_dir/stopping"
@@ -154,7 +211,7 @@ stop_all() {
   # Workers hand their running turns back through Redis, so Redis goes last.
   stop_parts 'worker-*'
   stop_parts gateway
-  stop_parts redis
+  if [ "$redis_cluster" = 1 ] && [ -n "${redis_port:-}" ]; then stop_cluster; else stop_parts redis; fi
   wait
   rm -f "$run_dir"/*.pid "$state/run.pid"
   if [ -f "$run_dir/fatal" ]; then
@@ -168,7 +225,31 @@ stop_all() {
 }
 trap stop_all INT TERM USR1
 
-if [ -z "${REDIS_URL:-}" ]; then
+if [ -z "${REDIS_URL:-}" ] && [ "$redis_cluster" = 1 ]; then
+  seeds=()
+  for i in $(seq 0 $((cluster_nodes - 1))); do
+    node_port=$((redis_port + i))
+    mkdir -p "$state/redis/node-$i" || die "cannot create $state/redis/node-$i"
+    REDIS_NODE_PORT=$node_port supervise "redis-$i" redis_up redis-server --port "$node_port" --bind 127.0.0.1 \
+      --dir "$state/redis/node-$i" --appendonly yes --save "" --protected-mode yes --cluster-enabled yes \
+      --cluster-config-file nodes.conf --cluster-port $((bus_port + i)) --cluster-node-timeout 5000 &
+    seeds+=("127.0.0.1:$node_port")
+  done
+  for i in $(seq 0 $((cluster_nodes - 1))); do
+    until REDIS_NODE_PORT=$((redis_port + i)) redis_up "$(cat "$run_dir/redis-$i.pid" 2>/dev/null)"; do sleep 0.1; done
+  done
+  # A first start: no node has slots yet. Later starts re-form from each node's nodes.conf.
+  if [ "$(cluster_field "$redis_port" cluster_slots_assigned)" = 0 ]; then
+    echo "[run] creating the Redis Cluster (3 masters, 3 replicas)"
+    redis-cli --cluster create "${seeds[@]}" --cluster-replicas 1 --cluster-yes >"$log_dir/cluster-create.log" 2>&1 ||
+      { fatal "redis-cli --cluster create failed: $(tail -n 1 "$log_dir/cluster-create.log")" 1; wait; }
+  fi
+  for i in $(seq 0 $((cluster_nodes - 1))); do
+    until [ "$(cluster_field $((redis_port + i)) cluster_state)" = ok ]; do sleep 0.2; done
+  done
+  export REDIS_URL=redis://$(IFS=,; echo "${seeds[*]}")
+  echo "[run] Redis Cluster on $REDIS_URL (data in $state/redis/node-*)"
+elif [ -z "${REDIS_URL:-}" ]; then
   supervise redis redis_up redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$state/redis" \
     --appendonly yes --save "" --protected-mode yes &
   export REDIS_URL=redis://127.0.0.1:$redis_port

@@ -29,12 +29,15 @@ struct run_ports {
   // The gateway's metrics on the base, worker 1 on base + 1: two consecutive free ports.
   std::uint16_t metrics_base = consecutive_free_ports();
 
-  static std::uint16_t consecutive_free_ports() {
+  // The first of `n` consecutive free ports.
+  static std::uint16_t consecutive_free_ports(int n = 2) {
     for (int i = 0; i < 50; ++i) {
       const auto p = free_port();
-      if (p < 65535 && free_port_at(p + 1)) return p;
+      bool all = p + n - 1 <= 65535;
+      for (int k = 1; all && k < n; ++k) all = free_port_at(static_cast<std::uint16_t>(p + k));
+      if (all) return p;
     }
-    throw std::runtime_error("no two consecutive free ports");
+    throw std::runtime_error("no " + std::to_string(n) + " consecutive free ports");
   }
   static bool free_port_at(std::uint16_t p) {
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -200,8 +203,8 @@ TEST_F(make_run, a_second_instance_on_the_same_port_refuses_to_start) {
   EXPECT_EQ(elsewhere.exit_status(30s), 1);
   EXPECT_EQ(elsewhere.last_line(),
             "[run] port " + std::to_string(same.port) + " (PORT) is already in use by another program: set PORT to a free port");
-  // The first one is untouched.
-  EXPECT_TRUE(ready(a.ports().port));
+  // The first one is untouched (ready: /readyz also waits for its first queue sample).
+  EXPECT_TRUE(wait_until([&] { return ready(a.ports().port); }, 30s));
   EXPECT_GT(a.part_pid("gateway"), 0);
   EXPECT_EQ(a.stop(), 0);
 }
@@ -215,7 +218,7 @@ TEST_F(make_run, a_gateway_killed_with_kill_9_is_restarted) {
   ASSERT_EQ(::kill(gateway, SIGKILL), 0);
   EXPECT_TRUE(wait_until([&] { return r.count("[run] gateway is up") == 2; }, 30s));
   EXPECT_NE(r.part_pid("gateway"), gateway);
-  EXPECT_TRUE(ready(r.ports().port));
+  EXPECT_TRUE(wait_until([&] { return ready(r.ports().port); }, 30s));
   EXPECT_EQ(http_request({.port = r.ports().port, .target = "/refresh_token?token=" + token}).status, 200);
   EXPECT_EQ(r.stop(), 0);
 }
@@ -231,6 +234,46 @@ TEST_F(make_run, redis_killed_with_kill_9_is_restarted_on_its_data) {
   EXPECT_TRUE(wait_until([&] { return ready(r.ports().port); }, 30s));
   EXPECT_EQ(http_request({.port = r.ports().port, .target = "/refresh_token?token=" + token}).status, 200);
   EXPECT_EQ(r.stop(), 0);
+}
+
+// REDIS_CLUSTER=1: a private 6-node Redis Cluster instead of one redis-server. A chat works on
+// it; a stop and a start on the same state re-form the cluster from each node's nodes.conf
+// (no second `--cluster create`) with the conversation still there.
+TEST_F(make_run, on_a_private_redis_cluster_it_chats_and_keeps_its_data_across_restarts) {
+  run_ports ports;
+  ports.redis = run_ports::consecutive_free_ports(6);
+  const auto bus = run_ports::consecutive_free_ports(6);
+  const std::map<std::string, std::string> env{{"REDIS_CLUSTER", "1"}, {"REDIS_BUS_PORT", std::to_string(bus)}};
+  std::string token, id;
+  {
+    auto& r = start(ports, env);
+    ASSERT_TRUE(r.wait_up()) << r.log_text();
+    EXPECT_EQ(r.count("[run] creating the Redis Cluster"), 1u);
+    EXPECT_NE(r.log_text().find("[run] Redis Cluster on redis://127.0.0.1:" + std::to_string(ports.redis) + ","),
+              std::string::npos);
+    token = new_session(ports.port);
+    ws_client ws;
+    connect_chat(ws, ports.port, token);
+    frame_list frames;
+    id = send_message(ws, "Hello", &frames);
+    ASSERT_TRUE(read_until(ws, frames, has_frame("reply_end", id)));
+    EXPECT_EQ(r.stop(), 0);
+    EXPECT_EQ(r.last_line(), "[run] stopped");
+  }
+  auto& again = start(ports, env);
+  ASSERT_TRUE(again.wait_up()) << again.log_text();
+  EXPECT_EQ(again.count("[run] creating the Redis Cluster"), 0u);
+  ASSERT_TRUE(wait_until([&] { return ready(ports.port); }, 30s));
+  auto messages = history(ports.port, token);
+  ASSERT_EQ(messages.size(), 2u);
+  EXPECT_EQ(json_str(messages[0].as_object(), "id"), id);
+  EXPECT_EQ(again.stop(), 0);
+}
+
+TEST_F(make_run, a_bad_redis_cluster_setting_exits_2_naming_it) {
+  auto& r = start({}, {{"REDIS_CLUSTER", "yes"}});
+  EXPECT_EQ(r.exit_status(30s), 2);
+  EXPECT_EQ(r.last_line(), "[run] REDIS_CLUSTER must be 0 or 1, not 'yes'");
 }
 
 TEST_F(make_run, a_metrics_port_in_use_stops_it_with_the_reason) {

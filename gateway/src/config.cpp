@@ -79,6 +79,12 @@ void register_options(CLI::App& app, gateway_config& c) {
   app.add_option("--max-queue", c.max_queue, "Request-queue depth at which messages are refused with busy")
       ->envname("MAX_QUEUE")
       ->capture_default_str();
+  app.add_option("--redis-wait-replicas", c.wait_replicas,
+                 "Ack a message only once this many replicas hold it (Redis WAIT); 0: once the master does")
+      ->envname("REDIS_WAIT_REPLICAS")
+      ->capture_default_str();
+  add_duration_option(app, "--redis-wait-timeout", c.wait_timeout,
+                      "How long each WAIT for --redis-wait-replicas may take", "REDIS_WAIT_TIMEOUT");
   add_duration_option(app, "--http-timeout", c.http_timeout, "Keep-alive idle time; time to read a request body",
                       "HTTP_TIMEOUT");
   add_duration_option(app, "--http-header-timeout", c.http_header_timeout,
@@ -123,6 +129,8 @@ std::optional<std::string> validate(const gateway_config& c) {
   if (c.replay_retry < milliseconds(10)) return "--replay-retry must be at least 10ms";
   if (c.ws_idle_timeout < milliseconds(200)) return "--ws-idle-timeout must be at least 200ms";
   if (c.queue_sample_interval < milliseconds(10)) return "--queue-sample-interval must be at least 10ms";
+  if (c.wait_replicas < 0 || c.wait_replicas > 16) return "--redis-wait-replicas must be 0..16";
+  if (c.wait_timeout < milliseconds(1)) return "--redis-wait-timeout must be at least 1ms";
   if (c.metrics_port != 0 && c.metrics_port == c.port) return "--metrics-port must differ from --port";
   if (c.metrics_idle_timeout.count() <= 0) return "--metrics-idle-timeout must be positive";
   if (!is_log_level(c.log_level)) return "--log-level '" + c.log_level + "' is not a level";

@@ -282,6 +282,24 @@ net::awaitable<result<version_outcome>> session_store::request_version(std::stri
   co_return refused(api_errc::unavailable, "", "the conversation kept changing meanwhile; nothing was changed, try again");
 }
 
+net::awaitable<boost::system::error_code> session_store::wait_replicas(const std::string& key) {
+  if (cfg_.wait_replicas <= 0) co_return boost::system::error_code{};
+  // WAIT names no key: the keyed EXISTS before it routes the pipeline to the node serving `key`,
+  // whose one connection also carried this gateway's writes there, which WAIT then covers.
+  std::vector<redis::command> cmds{{"EXISTS", key},
+                                   {"WAIT", std::to_string(cfg_.wait_replicas), std::to_string(cfg_.wait_timeout.count())}};
+  auto r = co_await redis_.exec_pipeline(std::move(cmds));
+  if (!r) co_return from_redis(r.error());
+  if (r->size() != 2 || (*r)[1].is_error()) co_return make_error_code(errc::bad_reply);
+  const auto acked = (*r)[1].as_integer().value_or(0);
+  if (acked < cfg_.wait_replicas) {
+    spdlog::warn("WAIT at the node of {}: {} of {} replica(s) within {} ms", key, acked, cfg_.wait_replicas,
+                 cfg_.wait_timeout.count());
+    co_return make_error_code(errc::unavailable);
+  }
+  co_return boost::system::error_code{};
+}
+
 net::awaitable<result<std::string>> session_store::enqueue_request(std::string token, long long seq, std::string id) {
   redis::command cmd{"XADD", std::string(keys::requests_stream), "*"};
   for (auto& f : encode_request({std::move(token), seq, std::move(id)})) cmd.push_back(std::move(f));

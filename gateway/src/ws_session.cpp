@@ -1,5 +1,6 @@
 #include <parley/gateway/errors.hpp>
 #include <parley/gateway/ws_session.hpp>
+#include <parley/keys.hpp>
 #include <parley/validation.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -201,12 +202,23 @@ net::awaitable<void> ws_session::queue_and_ack(std::string id, long long seq, bo
                                                const std::string& client_id) {
   boost::system::error_code ec;
   std::optional<protocol::stream_id> request;
-  if (!duplicate || unanswered) {
+  // --redis-wait-replicas: the turn is acked only once replicas hold it and its request entry;
+  // short of that the client hears `unavailable`, and its resend (same client_id) tries again.
+  ec = co_await ctx_.store.wait_replicas(keys::session(session_.token));
+  if (!ec && (!duplicate || unanswered)) {
     auto queued = co_await ctx_.store.enqueue_request(session_.token, seq, id);
-    if (queued)
+    if (queued) {
       request = protocol::stream_id::parse(*queued);
-    else
+      ec = co_await ctx_.store.wait_replicas(std::string(keys::requests_stream));
+    } else {
       ec = queued.error();
+    }
+  }
+  if (ec && ctx_.cfg.wait_replicas > 0) {
+    spdlog::warn("turn {} of session {} not acknowledged: {}", id, session_.token, ec.message());
+    send_error(api_errc::unavailable, "the message is stored but not yet on enough replicas; send it again with the same client_id",
+               std::nullopt, std::nullopt, client_id);
+    co_return;
   }
   if (ec && !duplicate) {
     // Stored but not queued: the client's resend (same client_id) queues it again, and any

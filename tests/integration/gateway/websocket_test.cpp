@@ -333,4 +333,24 @@ TEST_F(WsSlow, IdleConnectionsArePingedAndDeadOnesClosed) {
   ASSERT_TRUE(closed);
 }
 
+
+// --redis-wait-replicas on a redis-server without replicas: no message can be confirmed, so none
+// is acknowledged; each is stored once and the client is told to resend it (docs/configuration.md).
+class WsWaitReplicas : public GatewayTest {
+ protected:
+  void SetUp() override { start({"--redis-wait-replicas", "1", "--redis-wait-timeout", "50ms"}); }
+};
+
+TEST_F(WsWaitReplicas, AMessageNoReplicaConfirmedIsNotAcknowledgedAndStoredOnce) {
+  auto token = new_session();
+  auto ws = connect(token);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    ws->send_text(R"({"type":"message","text":"Hello","client_id":"c1"})");
+    auto e = ws->read_json_type("error", 5s);
+    EXPECT_EQ(e["code"], "unavailable");
+    EXPECT_EQ(e["client_id"], "c1");
+  }
+  EXPECT_EQ(db().command_str({"LLEN", "parley:{" + token + "}:history"}), "1");
+}
+
 }  // namespace gw_test

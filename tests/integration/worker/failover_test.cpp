@@ -99,5 +99,36 @@ TEST(cluster_failover, a_conversation_goes_on_after_its_masters_are_killed) {
   EXPECT_TRUE(read_until(ws2, f2, has_frame("reply_end", id), 60s)) << worker.log_text();
 }
 
+// With --redis-wait-replicas 1 an ack means a replica holds the message: the master killed right
+// after the ack (no WAIT of the test's own this time) loses nothing acknowledged.
+TEST(cluster_failover, with_wait_replicas_no_acknowledged_message_is_lost) {
+  temp_dir dir;
+  redis_cluster cluster(dir.path() / "cluster");
+  gateway_process gateway(cluster.url(), dir.path(), {"--redis-wait-replicas", "1"});
+  const auto token = new_session(gateway.port());
+  ws_client ws;
+  connect_chat(ws, gateway.port(), token);
+  frame_list frames;
+  const auto id = send_message(ws, "Remember me", &frames, "kept");
+  auto& master = cluster.master_of("parley:{" + token + "}:session");
+  master.proc().signal(SIGKILL);
+  master.proc().wait_exit(5s);
+  auto promoted = [&] {
+    try {
+      return &cluster.master_of("parley:{" + token + "}:session") != &master && cluster.wait_ok(1s);
+    } catch (const std::runtime_error&) {
+      return false;
+    }
+  };
+  ASSERT_TRUE(wait_until(promoted, 30s)) << "no replica took over";
+  ASSERT_TRUE(wait_until([&] { return http_request({.port = gateway.port(), .target = "/readyz"}).status == 200; }, 30s));
+  // Redis Cluster promoted the replica: the acknowledged message is there, with its request entry.
+  const auto messages = history(gateway.port(), token);
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(json_str(messages[0].as_object(), "id"), id);
+  worker_process worker(cluster.url(), dir.path(), "w1");
+  ASSERT_TRUE(read_until(ws, frames, has_frame("reply_end", id), 60s)) << worker.log_text();
+}
+
 }  // namespace
 }  // namespace parley::test

@@ -61,6 +61,9 @@ struct gateway_config {
   double rate_burst = 10;                          // --rate-burst: token bucket capacity per session
   double rate_per_second = 1;                      // --rate-per-second: its refill rate
   std::size_t max_queue = 1000;                    // --max-queue: request-queue depth at which messages get busy
+  // --redis-wait-replicas: a message is acked only once Redis WAIT says this many replicas hold
+  // it and its request entry (0, the default: once the master has them). See docs/configuration.md.
+  int wait_replicas = 0;
 
   // Timing.
   milliseconds http_timeout{30000};           // --http-timeout: keep-alive idle; reading a body (30s)
@@ -79,6 +82,7 @@ struct gateway_config {
   milliseconds busy_retry_after{2000};        // --busy-retry-after: retry_after_ms sent with busy (2s)
   milliseconds replay_retry{1000};            // --replay-retry: a failed event replay (Redis down) is retried (1s)
   milliseconds shutdown_grace{3000};          // --shutdown-grace: SIGTERM, time for WebSockets to close (3s)
+  milliseconds wait_timeout{500};             // --redis-wait-timeout: how long each WAIT may take (500ms)
 
   std::string log_level = "info";  // --log-level LOG_LEVEL: trace, debug, info, warn, error, critical, off
 };

@@ -90,6 +90,10 @@ class session_store {
   // writes with the accept or switch script, which refuses if the conversation changed
   // meanwhile (then it reads and checks again, a few times).
   net::awaitable<result<version_outcome>> request_version(std::string token, protocol::version_frame f);
+  // With --redis-wait-replicas N: Redis WAIT on the node that serves `key`, after this gateway's
+  // writes there; errc::unavailable when fewer than N replicas confirm within the timeout. A
+  // no-op for N = 0.
+  net::awaitable<boost::system::error_code> wait_replicas(const std::string& key);
   // Appends work for the workers (only for newly accepted messages); returns the entry's id.
   net::awaitable<result<std::string>> enqueue_request(std::string token, long long seq, std::string id);
   // Records the stop request and tells every worker.

@@ -56,7 +56,9 @@ redis_cluster::redis_cluster(const std::filesystem::path& dir, options opts) {
   for (int i = 0; i < total; ++i) {
     std::vector<std::string> args{"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
                                   "--cluster-port", std::to_string(free_port()), "--cluster-node-timeout",
-                                  std::to_string(opts.node_timeout.count())};
+                                  std::to_string(opts.node_timeout.count()),
+                                  // A replica's first sync starts at once, not 5 s later (the default).
+                                  "--repl-diskless-sync-delay", "0"};
     args.insert(args.end(), opts.extra_args.begin(), opts.extra_args.end());
     nodes_.push_back(std::make_unique<redis_server>(dir / ("node-" + std::to_string(i)), std::move(args)));
   }
@@ -68,11 +70,14 @@ redis_cluster::redis_cluster(const std::filesystem::path& dir, options opts) {
                           std::chrono::seconds(60));
   if (made.status != 0) throw std::runtime_error("redis-cli --cluster create failed: " + made.log);
   if (!wait_ok()) throw std::runtime_error("the redis cluster did not reach cluster_state:ok");
-  // Replicas attach asynchronously; failover tests need them attached.
+  // Replicas attach and sync asynchronously; failover tests (and WAIT) need them in sync: every
+  // replica `state=online` on its master (connected alone may still wait for its first sync).
   const auto attached = [&] {
     for (auto* m : masters()) {
-      auto info = m->command_str({"INFO", "replication"});
-      if (info.find("connected_slaves:" + std::to_string(opts.replicas)) == std::string::npos) return false;
+      const auto info = m->command_str({"INFO", "replication"});
+      int online = 0;
+      for (auto at = info.find("state=online"); at != std::string::npos; at = info.find("state=online", at + 1)) ++online;
+      if (online != opts.replicas) return false;
     }
     return true;
   };

@@ -3,7 +3,7 @@
 // each, on free ports (the cluster bus on a free port of its own: `--cluster-port`, since the
 // default bus port, port + 10000, is invalid above 55535), joined with
 // `redis-cli --cluster create`; the constructor returns once every node says cluster_state:ok and
-// knows every other. Creating one takes about two seconds: share one per test binary where the
+// knows every other, and every replica is in sync with its master (state=online). Creating one takes about two seconds: share one per test binary where the
 // tests allow (shared_cluster()).
 //
 // `command` sends to the node that serves the key (following MOVED), for test setup and asserts.

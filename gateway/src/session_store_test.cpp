@@ -311,3 +311,23 @@ TEST_F(SessionStore, VersionFramesAreCheckedAgainstTheStoredTree) {
   EXPECT_EQ(record.at("prev_leaf").as_string(), edit->id);
   EXPECT_EQ(redis_.command_str({"HGET", "parley:{" + token + "}:session", "leaf"}), h1->id);
 }
+
+TEST_F(SessionStore, WithdrawingAQueuedEditShowsTheBranchFromBeforeIt) {
+  wait_connected();
+  auto token = session();
+  auto h1 = run(store_->accept(token, "one", ""));
+  ASSERT_TRUE(h1);
+  const std::string b1 = "9999999999999-0";
+  redis_.command({"RPUSH", "parley:{" + token + "}:history",
+                  R"({"id":")" + b1 + R"(","source":"bot","msg":"hi","timestamp":"t","seq":1,"reply_to":")" + h1->id + R"("})"});
+  redis_.command({"HSET", "parley:{" + token + "}:session", "done_seq", "1", "leaf", b1});
+  redis_.command({"HDEL", "parley:{" + token + "}:session", "leaf_turn"});
+  using op = parley::protocol::version_frame::op;
+  auto edit = run(store_->request_version(token, {op::edit, h1->id, "uno", "", 0}));
+  ASSERT_TRUE(edit);
+  ASSERT_EQ(edit->type, gw::version_outcome::kind::accepted);
+  ASSERT_EQ(*run(store_->stop_or_withdraw(token, edit->id, "")), gw::stop_outcome::withdrawn);
+  EXPECT_EQ(redis_.command_str({"HGET", "parley:{" + token + "}:session", "leaf"}), b1);
+  EXPECT_EQ(redis_.command_str({"HEXISTS", "parley:{" + token + "}:session", "leaf_turn"}), "0");
+  EXPECT_EQ(redis_.command_str({"LLEN", "parley:{" + token + "}:history"}), "2");
+}

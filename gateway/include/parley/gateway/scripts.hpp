@@ -116,6 +116,8 @@ if kind == 'message' or kind == 'edit' then
   result_id = redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[8], '*', 'e', cjson.encode(event))
   local stored = {id = result_id, source = 'human', msg = ARGV[6], timestamp = ARGV[7], seq = seq, parent = parent or ''}
   if parent_seq then stored.parent_seq = parent_seq end
+  -- An edit remembers the branch shown before it, for a stop that withdraws it.
+  if kind == 'edit' then stored.prev_leaf = redis.call('HGET', KEYS[1], 'leaf') or '' end
   redis.call('RPUSH', KEYS[2], cjson.encode(stored))
   redis.call('HSET', KEYS[1], 'leaf', result_id, 'leaf_turn', seq)
   if kind == 'message' and meta[1] and meta[4] ~= '1' and (meta[3] or '') == '' then
@@ -211,7 +213,8 @@ return {pending, last, ids}
 // (done_seq == seq - 1), no worker holds the lease and no attempt was counted, the message is
 // withdrawn atomically: its history entry goes, done_seq moves past it (a worker reading its
 // request later finds nothing to answer), messages sent after it while it waited follow what it
-// followed, and a `message_withdrawn` event is appended and published. A queued regenerate or
+// followed, the branch shown before it is shown again (an edit's `prev_leaf`), and a
+// `message_withdrawn` event is appended and published. A queued regenerate or
 // continue turn for the message is withdrawn the same way when nothing was queued after it: its
 // record goes, the leaf returns to where it was, and a `reply_withdrawn` event says so. Returns
 // 'withdrawn', 'answered' (nothing to stop), or 'stop' (a reply may be running, or the turn waits
@@ -265,7 +268,11 @@ for i = index + 1, #entries do
     redis.call('LSET', KEYS[2], i - 1, cjson.encode(m))
   end
 end
-if st[5] == ARGV[1] then
+if st[5] == ARGV[1] and withdrawn.prev_leaf then
+  -- A withdrawn edit gives back the branch shown before it.
+  if withdrawn.prev_leaf ~= '' then redis.call('HSET', KEYS[1], 'leaf', withdrawn.prev_leaf) else redis.call('HDEL', KEYS[1], 'leaf') end
+  redis.call('HDEL', KEYS[1], 'leaf_turn')
+elseif st[5] == ARGV[1] then
   if withdrawn.parent and withdrawn.parent ~= '' then
     redis.call('HSET', KEYS[1], 'leaf', withdrawn.parent)
     if withdrawn.parent_seq then redis.call('HSET', KEYS[1], 'leaf_turn', withdrawn.parent_seq) else redis.call('HDEL', KEYS[1], 'leaf_turn') end

@@ -22,6 +22,9 @@ class api_category_impl : public boost::system::error_category {
       case api_errc::unavailable: return "storage is unavailable; nothing was saved; try again shortly";
       case api_errc::session_expired: return "Session expired or does not exist";
       case api_errc::conversation_full: return "this conversation is full; start a new chat";
+      case api_errc::message_not_found: return "this conversation has no message with that id";
+      case api_errc::invalid_target: return "that message cannot be changed this way";
+      case api_errc::reply_in_progress: return "a reply is being written; wait for it or stop it first";
       case api_errc::internal: return "internal server error";
     }
     return "unknown error";
@@ -48,6 +51,9 @@ std::string_view wire_name(api_errc e) noexcept {
     case api_errc::unavailable: return "unavailable";
     case api_errc::session_expired: return "session_expired";
     case api_errc::conversation_full: return "conversation_full";
+    case api_errc::message_not_found: return "message_not_found";
+    case api_errc::invalid_target: return "invalid_target";
+    case api_errc::reply_in_progress: return "reply_in_progress";
     case api_errc::internal: return "internal";
   }
   return "internal";

@@ -91,6 +91,33 @@ std::variant<client_frame, frame_error> parse_client_frame(std::string_view text
       return field_error("message_id", "field 'message_id' must be a message id like 1700000000000-0");
     return client_frame{std::move(s)};
   }
+  if (t == "edit" || t == "regenerate" || t == "continue" || t == "switch") {
+    version_frame f;
+    if (t == "edit") {
+      f.kind = version_frame::op::edit;
+      if (auto e = only_fields(obj, {"type", "message_id", "text", "client_id"})) return *e;
+      if (auto e = string_field(obj, "text", true, f.text)) return *e;
+    } else if (t == "switch") {
+      f.kind = version_frame::op::switch_version;
+      if (auto e = only_fields(obj, {"type", "message_id", "version"})) return *e;
+      const auto* v = obj.if_contains("version");
+      if (!v) return field_error("version", "missing field 'version'");
+      if (!v->is_int64() || v->get_int64() < 1)
+        return field_error("version", "field 'version' must be a whole number from 1");
+      f.version = v->get_int64();
+    } else {
+      f.kind = t == "regenerate" ? version_frame::op::regenerate : version_frame::op::continue_reply;
+      if (auto e = only_fields(obj, {"type", "message_id", "client_id"})) return *e;
+    }
+    if (auto e = string_field(obj, "message_id", true, f.message_id)) return *e;
+    if (!stream_id::parse(f.message_id))
+      return field_error("message_id", "field 'message_id' must be a message id like 1700000000000-0");
+    if (obj.contains("client_id")) {
+      if (auto e = string_field(obj, "client_id", false, f.client_id)) return *e;
+      if (auto e = id_like("client_id", f.client_id)) return *e;
+    }
+    return client_frame{std::move(f)};
+  }
   if (t == "ping") {
     if (auto e = only_fields(obj, {"type"})) return *e;
     return client_frame{ping_frame{}};

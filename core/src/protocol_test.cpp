@@ -188,3 +188,47 @@ TEST(ServerFrames, WaitingSaysWhereAMessageStandsInWords) {
   EXPECT_EQ(json::parse(parley::protocol::waiting_frame("1-0", 4, false, 0)).as_object()["message"],
             "No model is running right now. Your message is saved and will be answered when one starts.");
 }
+
+TEST(ClientFrame, VersionFrames) {
+  auto edit = frame(R"({"type":"edit","message_id":"1-0","text":"fixed","client_id":"c1"})");
+  auto* e = std::get_if<p::version_frame>(&edit);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->kind, p::version_frame::op::edit);
+  EXPECT_EQ(e->message_id, "1-0");
+  EXPECT_EQ(e->text, "fixed");
+  EXPECT_EQ(e->client_id, "c1");
+
+  auto regen = frame(R"({"type":"regenerate","message_id":"2-1"})");
+  ASSERT_TRUE(std::get_if<p::version_frame>(&regen));
+  EXPECT_EQ(std::get<p::version_frame>(regen).kind, p::version_frame::op::regenerate);
+  auto cont = frame(R"({"type":"continue","message_id":"2-1","client_id":"x"})");
+  EXPECT_EQ(std::get<p::version_frame>(cont).kind, p::version_frame::op::continue_reply);
+  auto sw = frame(R"({"type":"switch","message_id":"2-1","version":3})");
+  EXPECT_EQ(std::get<p::version_frame>(sw).kind, p::version_frame::op::switch_version);
+  EXPECT_EQ(std::get<p::version_frame>(sw).version, 3);
+}
+
+TEST(ClientFrame, VersionFramesAreParsedStrictly) {
+  struct bad {
+    const char* text;
+    const char* field;
+  };
+  for (auto [text, field] : std::initializer_list<bad>{
+           {R"({"type":"edit","message_id":"1-0"})", "text"},
+           {R"({"type":"edit","message_id":"1-0","text":5})", "text"},
+           {R"({"type":"edit","text":"x"})", "message_id"},
+           {R"({"type":"regenerate","message_id":"abc"})", "message_id"},
+           {R"({"type":"regenerate","message_id":"1-0","text":"x"})", "text"},
+           {R"({"type":"continue","message_id":"1-0","version":1})", "version"},
+           {R"({"type":"switch","message_id":"1-0"})", "version"},
+           {R"({"type":"switch","message_id":"1-0","version":0})", "version"},
+           {R"({"type":"switch","message_id":"1-0","version":1.5})", "version"},
+           {R"({"type":"switch","message_id":"1-0","version":"2"})", "version"},
+           {R"({"type":"switch","message_id":"1-0","version":2,"client_id":"c"})", "client_id"},
+           {R"({"type":"regenerate","message_id":"1-0","client_id":""})", "client_id"},
+       }) {
+    auto e = err(text);
+    EXPECT_EQ(e.code, api_errc::bad_frame) << text;
+    EXPECT_EQ(e.field, field) << text;
+  }
+}

@@ -1,3 +1,4 @@
+#include <parley/conversation_tree.hpp>
 #include <parley/gateway/conversation_routes.hpp>
 #include <parley/gateway/errors.hpp>
 #include <parley/gateway/http_routes.hpp>
@@ -34,7 +35,7 @@ std::optional<json::object> public_message(std::string_view entry) {
   auto v = json::parse(entry, ec);
   if (ec || !v.is_object()) return std::nullopt;
   json::object out;
-  for (auto key : {"id", "source", "msg", "timestamp", "reply_to", "stopped", "error"})
+  for (auto key : {"id", "source", "msg", "timestamp", "reply_to", "stopped", "error", "finish"})
     if (auto* f = v.as_object().if_contains(key)) out[key] = *f;
   return out;
 }
@@ -144,8 +145,22 @@ bool is_api_path(std::string_view p) {
 
 json::object snapshot_json(const session_snapshot& s) {
   json::array messages;
-  for (const auto& entry : s.history)
-    if (auto m = public_message(entry)) messages.push_back(std::move(*m));
+  if (auto tree = history::tree::parse(s.history)) {
+    // The active branch only; a message with other versions says which it is.
+    for (auto i : tree->branch(tree->leaf(s.leaf))) {
+      auto m = public_message(s.history[i]);
+      if (!m) continue;
+      if (const auto v = tree->version_of(i); v.versions > 1) {
+        (*m)["version"] = v.version;
+        (*m)["versions"] = v.versions;
+      }
+      messages.push_back(std::move(*m));
+    }
+  } else {
+    // A corrupt entry (never written by Parley) hides only itself, as before versions.
+    for (const auto& entry : s.history)
+      if (auto m = public_message(entry)) messages.push_back(std::move(*m));
+  }
   json::object out{{"token", s.token},
                    {"name", s.name},
                    {"session_start", s.session_start},

@@ -1,3 +1,4 @@
+#include <parley/conversation_tree.hpp>
 #include <parley/gateway/errors.hpp>
 #include <parley/gateway/scripts.hpp>
 #include <parley/gateway/session_store.hpp>
@@ -29,6 +30,10 @@ const redis::script& withdraw_script() {
   static const redis::script s{std::string(scripts::withdraw)};
   return s;
 }
+const redis::script& switch_script() {
+  static const redis::script s{std::string(scripts::switch_branch)};
+  return s;
+}
 const redis::script& load_script() {
   static const redis::script s{std::string(scripts::load)};
   return s;
@@ -54,7 +59,7 @@ long long now_ms() {
 }  // namespace
 
 net::awaitable<result<session_snapshot>> session_store::create(std::string name) {
-  session_snapshot s{new_token(), std::move(name), now_iso8601(), "0-0", {}, {}, {}};
+  session_snapshot s{new_token(), std::move(name), now_iso8601(), "0-0", {}, {}, {}, {}, 0, 0};
   const auto key = keys::session(s.token);
   std::vector<redis::command> cmds{
       {"HSET", key, std::string(keys::field::name), s.name, std::string(keys::field::session_start),
@@ -74,7 +79,7 @@ net::awaitable<result<session_snapshot>> session_store::load(std::string token, 
   auto r = co_await load_script().run(redis_, scripts::session_keys(token), args);
   if (!r) co_return from_redis(r.error());
   if (r->is_nil()) co_return errc::session_not_found;
-  if (!r->is_array() || r->elements.size() != 5) co_return errc::bad_reply;
+  if (!r->is_array() || r->elements.size() != 8) co_return errc::bad_reply;
   session_snapshot s;
   s.token = std::move(token);
   s.owner = std::move(owner);
@@ -83,16 +88,42 @@ net::awaitable<result<session_snapshot>> session_store::load(std::string token, 
   s.session_start = str_of(r->elements[1]);
   s.last_event_id = str_of(r->elements[2]);
   for (const auto& e : r->elements[3].elements) s.history.push_back(str_of(e));
+  s.leaf = str_of(r->elements[5]);
+  s.next_seq = std::stoll("0" + str_of(r->elements[6]));
+  s.done_seq = std::stoll("0" + str_of(r->elements[7]));
   co_return s;
 }
 
+// The accept script's ARGV 12-19 (scripts::accept): what kind of turn, and for versions, what
+// the gateway checked.
+struct session_store::accept_turn {
+  std::string kind = "message";
+  std::string expect;
+  std::string parent;
+  long long parent_seq = 0;
+  std::string target;
+  std::string reply_to;
+  int version = 0;
+  int versions = 0;
+};
+
 net::awaitable<result<accept_outcome>> session_store::accept(std::string token, std::string text,
                                                              std::string client_id) {
+  // A named turn: g++ 12 destroys a temporary in a co_await operand twice.
+  const accept_turn turn;
+  auto r = co_await run_accept(std::move(token), std::move(text), std::move(client_id), turn);
+  co_return r;
+}
+
+net::awaitable<result<accept_outcome>> session_store::run_accept(std::string token, std::string text,
+                                                                 std::string client_id, const accept_turn& turn) {
   std::vector<std::string> args{std::to_string(now_ms()), std::to_string(cfg_.session_ttl.count()),
                                 std::to_string(cfg_.rate_burst), std::to_string(cfg_.rate_per_second),
                                 std::move(client_id), text, now_iso8601(),
                                 std::to_string(cfg_.event_retention), keys::notify_channel(token),
-                                title_from_message(text), std::to_string(cfg_.max_conversation_messages)};
+                                title_from_message(text), std::to_string(cfg_.max_conversation_messages),
+                                turn.kind, turn.expect, turn.parent, std::to_string(turn.parent_seq), turn.target,
+                                turn.reply_to, std::to_string(turn.version), std::to_string(turn.versions)};
   auto r = co_await accept_script().run(redis_, scripts::session_keys(token), args);
   if (!r) co_return from_redis(r.error());
   if (!r->is_array() || r->elements.empty()) co_return errc::bad_reply;
@@ -102,6 +133,10 @@ net::awaitable<result<accept_outcome>> session_store::accept(std::string token, 
   if (what == "expired") co_return errc::session_not_found;
   if (what == "full") {
     out.type = accept_outcome::kind::full;
+    co_return out;
+  }
+  if (what == "conflict") {
+    out.type = accept_outcome::kind::conflict;
     co_return out;
   }
   if (what == "duplicate" && el.size() == 4) {
@@ -122,6 +157,129 @@ net::awaitable<result<accept_outcome>> session_store::accept(std::string token, 
     co_return out;
   }
   co_return errc::bad_reply;
+}
+
+namespace {
+
+constexpr int version_attempts = 3;
+
+version_outcome refused(api_errc code, std::string field, std::string message) {
+  version_outcome out;
+  out.type = version_outcome::kind::refused;
+  out.code = code;
+  out.field = std::move(field);
+  out.message = std::move(message);
+  return out;
+}
+
+}  // namespace
+
+net::awaitable<result<version_outcome>> session_store::request_version(std::string token, protocol::version_frame f) {
+  using op = protocol::version_frame::op;
+  for (int attempt = 0; attempt < version_attempts; ++attempt) {
+    std::vector<redis::command> cmds{
+        {"HMGET", keys::session(token), std::string(keys::field::next_seq), std::string(keys::field::done_seq),
+         std::string(keys::field::leaf)},
+        {"LRANGE", keys::history(token), "0", "-1"}};
+    if (!f.client_id.empty()) cmds.push_back({"HGET", keys::dedupe(token), f.client_id});
+    auto r = co_await redis_.exec_pipeline(std::move(cmds));
+    if (!r) co_return from_redis(r.error());
+    for (const auto& v : *r)
+      if (v.is_error()) co_return errc::bad_reply;
+    const auto& fields = (*r)[0].elements;
+    if (fields.size() != 3) co_return errc::bad_reply;
+    if (fields[0].is_nil() && fields[1].is_nil()) co_return errc::session_not_found;
+    const std::string next_raw = fields[0].is_nil() ? "0" : str_of(fields[0]);
+    const std::string done_raw = fields[1].is_nil() ? "0" : str_of(fields[1]);
+    const std::string leaf = str_of(fields[2]);
+    std::vector<std::string> raw;
+    for (const auto& e : (*r)[1].elements) raw.push_back(str_of(e));
+
+    accept_turn turn;
+    turn.expect = next_raw + "|" + done_raw + "|" + leaf + "|" + std::to_string(raw.size());
+    const bool resend = f.kind != op::switch_version && r->size() == 3 && !(*r)[2].is_nil();
+    std::string text;
+    if (!resend) {
+      // A resend is acknowledged again whatever happened since (the script answers `duplicate`);
+      // everything else is checked against the conversation as stored.
+      if (next_raw != done_raw)
+        co_return refused(api_errc::reply_in_progress, "",
+                          "a reply is being written; wait for it to end or stop it first");
+      auto tree = history::tree::parse(raw);
+      if (!tree) {
+        spdlog::error("session {}: a history entry is corrupt", token);
+        co_return errc::bad_reply;
+      }
+      const auto target = tree->find(f.message_id);
+      if (!target) co_return refused(api_errc::message_not_found, "message_id", "this conversation has no message " + f.message_id);
+      const auto& e = tree->entries()[*target];
+      switch (f.kind) {
+        case op::edit: {
+          if (!e.human) co_return refused(api_errc::invalid_target, "message_id", "only a message of the person can be edited");
+          const auto place = tree->placement_of(*target);
+          turn.kind = "edit";
+          turn.parent = place.parent;
+          turn.parent_seq = place.parent_seq;
+          turn.target = e.id;
+          turn.versions = static_cast<int>(tree->siblings(*target).size()) + 1;
+          turn.version = turn.versions;
+          text = f.text;
+          break;
+        }
+        case op::regenerate:
+        case op::continue_reply:
+          if (e.human) co_return refused(api_errc::invalid_target, "message_id", "only a reply can be regenerated or continued");
+          if (f.kind == op::continue_reply && !e.cut_off)
+            co_return refused(api_errc::invalid_target, "message_id",
+                              "only a reply that stopped at the token limit can be continued");
+          turn.kind = f.kind == op::regenerate ? "regenerate" : "continue";
+          turn.target = e.id;
+          turn.reply_to = e.reply_to;
+          break;
+        case op::switch_version: {
+          const auto versions = tree->siblings(*target);
+          if (f.version > static_cast<long long>(versions.size()))
+            co_return refused(api_errc::bad_frame, "version",
+                              "message " + f.message_id + " has " + std::to_string(versions.size()) + " version(s)");
+          const auto chosen = versions[static_cast<std::size_t>(f.version - 1)];
+          const auto new_leaf = tree->entries()[tree->newest_leaf_below(chosen)].id;
+          std::vector<std::string> args{std::to_string(cfg_.session_ttl.count()), turn.expect, new_leaf,
+                                        std::to_string(cfg_.event_retention), keys::notify_channel(token),
+                                        tree->entries()[chosen].id, std::to_string(f.version),
+                                        std::to_string(versions.size())};
+          auto s = co_await switch_script().run(redis_, scripts::session_keys(token), args);
+          if (!s) co_return from_redis(s.error());
+          if (!s->is_array() || s->elements.empty()) co_return errc::bad_reply;
+          const auto what = str_of(s->elements[0]);
+          if (what == "expired") co_return errc::session_not_found;
+          if (what == "conflict") continue;
+          if (what != "switched") co_return errc::bad_reply;
+          version_outcome out;
+          out.type = version_outcome::kind::switched;
+          out.id = new_leaf;
+          co_return out;
+        }
+      }
+    } else {
+      turn.kind = f.kind == op::edit ? "edit" : f.kind == op::regenerate ? "regenerate" : "continue";
+    }
+    auto a = co_await run_accept(token, text, f.client_id, turn);
+    if (!a) co_return a.error();
+    version_outcome out;
+    switch (a->type) {
+      case accept_outcome::kind::conflict: continue;
+      case accept_outcome::kind::accepted: out.type = version_outcome::kind::accepted; break;
+      case accept_outcome::kind::duplicate: out.type = version_outcome::kind::duplicate; break;
+      case accept_outcome::kind::rate_limited: out.type = version_outcome::kind::rate_limited; break;
+      case accept_outcome::kind::full: out.type = version_outcome::kind::full; break;
+    }
+    out.id = a->id;
+    out.seq = a->seq;
+    out.unanswered = a->unanswered;
+    out.retry_after_ms = a->retry_after_ms;
+    co_return out;
+  }
+  co_return refused(api_errc::unavailable, "", "the conversation kept changing meanwhile; nothing was changed, try again");
 }
 
 net::awaitable<result<std::string>> session_store::enqueue_request(std::string token, long long seq, std::string id) {

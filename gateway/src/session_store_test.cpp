@@ -4,6 +4,8 @@
 #include <parley/gateway/errors.hpp>
 #include <parley/gateway/session_store.hpp>
 #include <parley/test/redis_server.hpp>
+
+#include <boost/json.hpp>
 #include <parley/test/temp_dir.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -218,4 +220,94 @@ TEST_F(SessionStore, EventsAfterTreatsARefusalAsAnOutageNotAsLostEvents) {
   auto page = run(store_->events_after(token, "1700000000000-0", 10));
   ASSERT_FALSE(page);
   EXPECT_EQ(page.error(), gw::errc::unavailable);
+}
+
+namespace {
+boost::json::object entry_at(pt::redis_server& redis, const std::string& token, int index) {
+  return boost::json::parse(redis.command_str({"LINDEX", "parley:{" + token + "}:history", std::to_string(index)}))
+      .as_object();
+}
+}  // namespace
+
+TEST_F(SessionStore, AMessageFollowsTheLeafAndInABurstTheTurnStillToCome) {
+  wait_connected();
+  auto token = session();
+  auto h1 = run(store_->accept(token, "one", ""));
+  auto h2 = run(store_->accept(token, "two", ""));
+  ASSERT_TRUE(h1 && h2);
+  EXPECT_EQ(entry_at(redis_, token, 0).at("parent").as_string(), "");
+  const auto second = entry_at(redis_, token, 1);
+  EXPECT_EQ(second.at("parent").as_string(), h1->id);
+  EXPECT_EQ(second.at("parent_seq").as_int64(), 1);
+  EXPECT_EQ(redis_.command_str({"HGET", "parley:{" + token + "}:session", "leaf"}), h2->id);
+  EXPECT_EQ(redis_.command_str({"HGET", "parley:{" + token + "}:session", "leaf_turn"}), "2");
+}
+
+TEST_F(SessionStore, WithdrawingAMessageOfABurstHandsItsPlaceToTheNext) {
+  wait_connected();
+  auto token = session();
+  auto h1 = run(store_->accept(token, "one", ""));
+  auto h2 = run(store_->accept(token, "two", ""));
+  ASSERT_TRUE(h1 && h2);
+  auto r = run(store_->stop_or_withdraw(token, h1->id, ""));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(*r, gw::stop_outcome::withdrawn);
+  ASSERT_EQ(redis_.command_str({"LLEN", "parley:{" + token + "}:history"}), "1");
+  const auto left = entry_at(redis_, token, 0);
+  EXPECT_EQ(left.at("id").as_string(), h2->id);
+  EXPECT_EQ(left.at("parent").as_string(), "");
+  EXPECT_FALSE(left.contains("parent_seq"));
+  // Withdrawing the newest message too gives the leaf back to what it followed: nothing.
+  redis_.command({"HSET", "parley:{" + token + "}:session", "done_seq", "1"});
+  ASSERT_EQ(*run(store_->stop_or_withdraw(token, h2->id, "")), gw::stop_outcome::withdrawn);
+  EXPECT_EQ(redis_.command_str({"HEXISTS", "parley:{" + token + "}:session", "leaf"}), "0");
+}
+
+TEST_F(SessionStore, VersionFramesAreCheckedAgainstTheStoredTree) {
+  wait_connected();
+  auto token = session();
+  auto h1 = run(store_->accept(token, "one", ""));
+  ASSERT_TRUE(h1);
+  using op = parley::protocol::version_frame::op;
+  auto busy = run(store_->request_version(token, {op::edit, h1->id, "uno", "", 0}));
+  ASSERT_TRUE(busy);
+  EXPECT_EQ(busy->type, gw::version_outcome::kind::refused);
+  EXPECT_EQ(busy->code, parley::api_errc::reply_in_progress);
+
+  // Answer it as a worker would: a reply entry and done_seq.
+  const std::string b1 = "9999999999999-0";
+  redis_.command({"RPUSH", "parley:{" + token + "}:history",
+                  R"({"id":")" + b1 + R"(","source":"bot","msg":"hi","timestamp":"t","seq":1,"reply_to":")" + h1->id +
+                      R"(","finish":"length"})"});
+  redis_.command({"HSET", "parley:{" + token + "}:session", "done_seq", "1", "leaf", b1});
+  redis_.command({"HDEL", "parley:{" + token + "}:session", "leaf_turn"});
+
+  auto edit = run(store_->request_version(token, {op::edit, h1->id, "uno", "e1", 0}));
+  ASSERT_TRUE(edit);
+  ASSERT_EQ(edit->type, gw::version_outcome::kind::accepted);
+  EXPECT_EQ(edit->seq, 2);
+  const auto edited = entry_at(redis_, token, 2);
+  EXPECT_EQ(edited.at("msg").as_string(), "uno");
+  EXPECT_EQ(edited.at("parent").as_string(), "");
+  auto again = run(store_->request_version(token, {op::edit, h1->id, "uno", "e1", 0}));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->type, gw::version_outcome::kind::duplicate);
+  EXPECT_EQ(again->id, edit->id);
+  EXPECT_EQ(redis_.command_str({"LLEN", "parley:{" + token + "}:history"}), "3");
+
+  // Once that turn is answered, a continue records its turn for the worker (a full bucket again:
+  // this test is not about the rate limit).
+  redis_.command({"HSET", "parley:{" + token + "}:session", "done_seq", "2"});
+  redis_.command({"DEL", "parley:{" + token + "}:rate"});
+  auto cont = run(store_->request_version(token, {op::continue_reply, b1, "", "", 0}));
+  ASSERT_TRUE(cont);
+  ASSERT_EQ(cont->type, gw::version_outcome::kind::accepted);
+  EXPECT_EQ(cont->id, h1->id);
+  EXPECT_EQ(redis_.command_str({"HGET", "parley:{" + token + "}:session", "turn_seq"}), "3");
+  const auto record =
+      boost::json::parse(redis_.command_str({"HGET", "parley:{" + token + "}:session", "turn"})).as_object();
+  EXPECT_EQ(record.at("kind").as_string(), "continue");
+  EXPECT_EQ(record.at("from").as_string(), b1);
+  EXPECT_EQ(record.at("prev_leaf").as_string(), edit->id);
+  EXPECT_EQ(redis_.command_str({"HGET", "parley:{" + token + "}:session", "leaf"}), h1->id);
 }

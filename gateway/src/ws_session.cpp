@@ -148,80 +148,139 @@ net::awaitable<void> ws_session::handle_text(std::string text) {
     enqueue(protocol::pong_frame());
   } else if (auto* s = std::get_if<protocol::stop_frame>(&frame)) {
     co_await handle_stop(std::move(s->message_id));
+  } else if (auto* v = std::get_if<protocol::version_frame>(&frame)) {
+    co_await handle_version(std::move(*v));
   } else {
     co_await handle_message(std::move(std::get<protocol::message_frame>(frame)));
   }
 }
 
+bool ws_session::check_text(const std::string& text, const std::string& client_id) {
+  const auto ec = validate_message_text(text, ctx_.cfg.max_message_chars);
+  if (!ec) return true;
+  api_errc code = api_errc::invalid_text;
+  std::string msg = "the message text is not valid UTF-8 or contains control characters";
+  if (ec == validation_errc::empty) {
+    code = api_errc::empty_message;
+    msg = "the message text is empty";
+  } else if (ec == validation_errc::too_long) {
+    code = api_errc::message_too_long;
+    msg = "the message text is longer than " + std::to_string(ctx_.cfg.max_message_chars) + " characters";
+  }
+  send_error(code, msg, "text", std::nullopt, client_id);
+  return false;
+}
+
+bool ws_session::refuse_when_busy(const std::string& client_id) {
+  if (!ctx_.queue.busy()) return false;
+  send_error(api_errc::busy, make_error_code(api_errc::busy).message(), std::nullopt, ctx_.cfg.busy_retry_after.count(),
+             client_id);
+  return true;
+}
+
+void ws_session::storage_failed(const boost::system::error_code& ec, const std::string& client_id) {
+  if (ec == errc::session_not_found) {
+    send_error(api_errc::session_expired, make_error_code(api_errc::session_expired).message(), std::nullopt, std::nullopt,
+               client_id);
+    close_with(close_code::session_expired, "session expired");
+  } else {
+    spdlog::warn("frame of session {} not stored: {}", session_.token, ec.message());
+    send_error(api_errc::unavailable, make_error_code(api_errc::unavailable).message(), std::nullopt, std::nullopt,
+               client_id);
+  }
+}
+
+void ws_session::refuse_full(const std::string& client_id) {
+  send_error(api_errc::conversation_full,
+             "this conversation holds " + std::to_string(ctx_.cfg.max_conversation_messages) +
+                 " messages, the most kept; start a new chat",
+             std::nullopt, std::nullopt, client_id);
+}
+
+net::awaitable<void> ws_session::queue_and_ack(std::string id, long long seq, bool duplicate, bool unanswered,
+                                               const std::string& client_id) {
+  boost::system::error_code ec;
+  std::optional<protocol::stream_id> request;
+  if (!duplicate || unanswered) {
+    auto queued = co_await ctx_.store.enqueue_request(session_.token, seq, id);
+    if (queued)
+      request = protocol::stream_id::parse(*queued);
+    else
+      ec = queued.error();
+  }
+  if (ec && !duplicate) {
+    // Stored but not queued: the client's resend (same client_id) queues it again, and any
+    // later request of this session makes a worker answer every unanswered turn.
+    spdlog::warn("turn {} of session {} stored but not queued: {}", id, session_.token, ec.message());
+    send_error(api_errc::unavailable, make_error_code(api_errc::unavailable).message(), std::nullopt, std::nullopt,
+               client_id);
+    co_return;
+  }
+  ctx_.metrics.message_accepted(duplicate);
+  if (!duplicate && !session_.owner.empty()) {
+    if (auto aec = co_await ctx_.conversations.activity(session_.owner, session_.token))
+      spdlog::warn("conversation {} not moved to the top of its list: {}", session_.token, aec.message());
+  }
+  enqueue(protocol::ack_frame(id, duplicate ? std::nullopt : std::optional<long long>(seq), duplicate, client_id));
+  if (request) waiting_.push_back({id, *request});
+}
+
 net::awaitable<void> ws_session::handle_message(protocol::message_frame m) {
-  if (auto ec = validate_message_text(m.text, ctx_.cfg.max_message_chars)) {
-    api_errc code = api_errc::invalid_text;
-    std::string msg = "the message text is not valid UTF-8 or contains control characters";
-    if (ec == validation_errc::empty) {
-      code = api_errc::empty_message;
-      msg = "the message text is empty";
-    } else if (ec == validation_errc::too_long) {
-      code = api_errc::message_too_long;
-      msg = "the message text is longer than " + std::to_string(ctx_.cfg.max_message_chars) + " characters";
-    }
-    send_error(code, msg, "text", std::nullopt, m.client_id);
-    co_return;
-  }
-  if (ctx_.queue.busy()) {
-    send_error(api_errc::busy, make_error_code(api_errc::busy).message(), std::nullopt, ctx_.cfg.busy_retry_after.count(),
-               m.client_id);
-    co_return;
-  }
+  if (!check_text(m.text, m.client_id) || refuse_when_busy(m.client_id)) co_return;
   accepting_ = true;
   auto r = co_await ctx_.store.accept(session_.token, m.text, m.client_id);
   if (!r) {
-    if (r.error() == errc::session_not_found) {
-      send_error(api_errc::session_expired, make_error_code(api_errc::session_expired).message(), std::nullopt, std::nullopt,
-                 m.client_id);
-      close_with(close_code::session_expired, "session expired");
-    } else {
-      spdlog::warn("message for session {} not stored: {}", session_.token, r.error().message());
-      send_error(api_errc::unavailable, make_error_code(api_errc::unavailable).message(), std::nullopt, std::nullopt,
-                 m.client_id);
-    }
+    storage_failed(r.error(), m.client_id);
   } else if (r->type == accept_outcome::kind::full) {
-    send_error(api_errc::conversation_full,
-               "this conversation holds " + std::to_string(ctx_.cfg.max_conversation_messages) +
-                   " messages, the most kept; start a new chat",
-               std::nullopt, std::nullopt, m.client_id);
+    refuse_full(m.client_id);
   } else if (r->type == accept_outcome::kind::rate_limited) {
     send_error(api_errc::rate_limited, make_error_code(api_errc::rate_limited).message(), std::nullopt, r->retry_after_ms,
                m.client_id);
+  } else if (r->type == accept_outcome::kind::accepted || r->type == accept_outcome::kind::duplicate) {
+    co_await queue_and_ack(r->id, r->seq, r->type == accept_outcome::kind::duplicate, r->unanswered, m.client_id);
   } else {
-    const bool duplicate = r->type == accept_outcome::kind::duplicate;
-    boost::system::error_code ec;
-    std::optional<protocol::stream_id> request;
-    if (!duplicate || r->unanswered) {
-      auto queued = co_await ctx_.store.enqueue_request(session_.token, r->seq, r->id);
-      if (queued)
-        request = protocol::stream_id::parse(*queued);
-      else
-        ec = queued.error();
-    }
-    if (ec && !duplicate) {
-      // Stored but not queued: the client's resend (same client_id) queues it again, and any
-      // later request of this session makes a worker answer every unanswered turn.
-      spdlog::warn("message {} of session {} stored but not queued: {}", r->id, session_.token, ec.message());
-      send_error(api_errc::unavailable, make_error_code(api_errc::unavailable).message(), std::nullopt, std::nullopt,
-                 m.client_id);
-    } else {
-      ctx_.metrics.message_accepted(duplicate);
-      if (!duplicate && !session_.owner.empty()) {
-        if (auto aec = co_await ctx_.conversations.activity(session_.owner, session_.token))
-          spdlog::warn("conversation {} not moved to the top of its list: {}", session_.token, aec.message());
-      }
-      enqueue(protocol::ack_frame(r->id, duplicate ? std::nullopt : std::optional<long long>(r->seq), duplicate, m.client_id));
-      if (request) waiting_.push_back({r->id, *request});
-    }
+    send_error(api_errc::internal, make_error_code(api_errc::internal).message(), std::nullopt, std::nullopt, m.client_id);
   }
   accepting_ = false;
   flush_held();
   // After the message's own event, so a client sees ack, message, then where it waits.
+  if (!waiting_.empty()) report_waiting();
+}
+
+net::awaitable<void> ws_session::handle_version(protocol::version_frame f) {
+  using op = protocol::version_frame::op;
+  const std::string client_id = f.client_id;
+  if (f.kind == op::edit && !check_text(f.text, client_id)) co_return;
+  if (f.kind != op::switch_version && refuse_when_busy(client_id)) co_return;
+  accepting_ = true;
+  auto r = co_await ctx_.store.request_version(session_.token, std::move(f));
+  if (!r) {
+    storage_failed(r.error(), client_id);
+  } else {
+    switch (r->type) {
+      case version_outcome::kind::accepted:
+      case version_outcome::kind::duplicate:
+        co_await queue_and_ack(r->id, r->seq, r->type == version_outcome::kind::duplicate, r->unanswered, client_id);
+        break;
+      case version_outcome::kind::switched:
+        break;  // the `branch` event tells every tab, this one included
+      case version_outcome::kind::rate_limited:
+        send_error(api_errc::rate_limited, make_error_code(api_errc::rate_limited).message(), std::nullopt,
+                   r->retry_after_ms, client_id);
+        break;
+      case version_outcome::kind::full:
+        refuse_full(client_id);
+        break;
+      case version_outcome::kind::refused:
+        if (r->field.empty())
+          send_error(r->code, r->message, std::nullopt, std::nullopt, client_id);
+        else
+          send_error(r->code, r->message, r->field, std::nullopt, client_id);
+        break;
+    }
+  }
+  accepting_ = false;
+  flush_held();
   if (!waiting_.empty()) report_waiting();
 }
 

@@ -15,13 +15,22 @@ std::string history_entry_json(const bot_reply& r) {
   o["seq"] = r.seq;
   o["reply_to"] = r.reply_to;
   if (r.stopped) o["stopped"] = true;
+  if (r.cut_off) o["finish"] = "length";
   if (r.error) o["error"] = *r.error;
   return json::serialize(o);
 }
 
-std::string reply_start_event(std::string_view reply_to, long long seq, int attempt, std::string_view timestamp) {
-  return json::serialize(json::object{
-      {"type", "reply_start"}, {"reply_to", reply_to}, {"seq", seq}, {"attempt", attempt}, {"timestamp", timestamp}});
+std::string reply_start_event(std::string_view reply_to, long long seq, int attempt, std::string_view timestamp,
+                              const reply_version& v) {
+  json::object o{
+      {"type", "reply_start"}, {"reply_to", reply_to}, {"seq", seq}, {"attempt", attempt}, {"timestamp", timestamp}};
+  if (!v.kind.empty()) o["kind"] = v.kind;
+  if (!v.continues.empty()) o["continue_of"] = v.continues;
+  if (v.version > 1) {
+    o["version"] = v.version;
+    o["versions"] = v.version;
+  }
+  return json::serialize(o);
 }
 
 std::string reply_discard_event(std::string_view reply_to, int attempt) {

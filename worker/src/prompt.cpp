@@ -1,9 +1,9 @@
 #include <parley/worker/errors.hpp>
 #include <parley/worker/prompt.hpp>
 
-#include <boost/json.hpp>
+#include <parley/conversation_tree.hpp>
 
-#include <map>
+#include <boost/json.hpp>
 
 namespace parley::worker {
 
@@ -11,63 +11,63 @@ namespace json = boost::json;
 
 namespace {
 
-struct parsed_entry {
-  bool human = false;
-  std::string id;
-  std::string msg;
-  long long seq = 0;
-  bool failed = false;
+struct turn_record {
+  std::string kind;
+  std::string reply_to;
+  std::string from;
 };
 
-// Unknown fields are allowed: the gateway may store more than the worker needs.
-std::optional<parsed_entry> parse_entry(const std::string& raw) {
+std::optional<turn_record> parse_record(const std::string& raw) {
   boost::system::error_code ec;
   json::value v = json::parse(raw, ec);
   if (ec || !v.is_object()) return std::nullopt;
   const auto& o = v.get_object();
-  const auto* source = o.if_contains("source");
-  const auto* id = o.if_contains("id");
-  const auto* msg = o.if_contains("msg");
-  const auto* seq = o.if_contains("seq");
-  if (!source || !source->is_string() || !id || !id->is_string() || !msg || !msg->is_string() || !seq ||
-      !seq->is_int64())
-    return std::nullopt;
-  parsed_entry e;
-  if (source->get_string() == "human") {
-    e.human = true;
-  } else if (source->get_string() != "bot") {
-    return std::nullopt;
+  const auto* kind = o.if_contains("kind");
+  const auto* reply_to = o.if_contains("reply_to");
+  if (!kind || !kind->is_string() || !reply_to || !reply_to->is_string()) return std::nullopt;
+  turn_record r{std::string(kind->get_string()), std::string(reply_to->get_string()), {}};
+  if (r.kind != "regenerate" && r.kind != "continue") return std::nullopt;
+  if (r.kind == "continue") {
+    const auto* from = o.if_contains("from");
+    if (!from || !from->is_string()) return std::nullopt;
+    r.from = from->get_string();
   }
-  e.id = id->get_string();
-  e.msg = msg->get_string();
-  e.seq = seq->get_int64();
-  e.failed = o.contains("error");
-  return e;
+  return r;
 }
 
 }  // namespace
 
-boost::system::result<turn_input> build_turn(const std::vector<std::string>& raw_history, long long seq) {
-  std::map<long long, parsed_entry> humans;
-  std::map<long long, parsed_entry> bots;
-  for (const auto& raw : raw_history) {
-    auto e = parse_entry(raw);
-    if (!e) return errc::history_corrupt;
-    if (e->seq > seq) continue;
-    auto& slot = e->human ? humans : bots;
-    slot.insert_or_assign(e->seq, std::move(*e));
-  }
-  auto target = humans.find(seq);
-  if (target == humans.end()) return errc::message_missing;
-
+boost::system::result<turn_input> build_turn(const std::vector<std::string>& raw_history, long long seq,
+                                             long long turn_seq, const std::string& turn) {
+  auto tree = history::tree::parse(raw_history);
+  if (!tree) return errc::history_corrupt;
+  const auto& entries = tree->entries();
   turn_input out;
-  out.message_id = target->second.id;
-  for (auto& [s, h] : humans) {
-    out.history.push_back({chat_turn::role::user, std::move(h.msg)});
-    if (s == seq) break;
-    auto b = bots.find(s);
-    if (b != bots.end() && !b->second.failed) out.history.push_back({chat_turn::role::assistant, b->second.msg});
+  std::optional<std::size_t> target;
+  std::optional<std::size_t> continued;
+  if (turn_seq == seq && !turn.empty()) {
+    auto record = parse_record(turn);
+    if (!record) return errc::history_corrupt;
+    target = tree->find(record->reply_to);
+    if (!target || !entries[*target].human) return errc::history_corrupt;
+    out.kind = record->kind;
+    if (record->kind == "continue") {
+      continued = tree->find(record->from);
+      if (!continued || entries[*continued].human) return errc::history_corrupt;
+      out.continues = entries[*continued].id;
+      out.prefix = entries[*continued].msg;
+    }
+  } else {
+    for (std::size_t i = 0; i < entries.size() && !target; ++i)
+      if (entries[i].human && entries[i].seq == seq) target = i;
+    if (!target) return errc::message_missing;
   }
+  out.message_id = entries[*target].id;
+  for (auto i : tree->prompt_path(*target))
+    out.history.push_back({entries[i].human ? chat_turn::role::user : chat_turn::role::assistant, entries[i].msg});
+  if (continued) out.history.push_back({chat_turn::role::assistant, out.prefix});
+  for (const auto& e : entries)
+    if (!e.human && e.reply_to == out.message_id) ++out.version;
   return out;
 }
 

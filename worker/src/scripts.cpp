@@ -70,6 +70,12 @@ local done = tonumber(redis.call('HGET', KEYS[2], 'done_seq') or '0') or 0
 if done ~= seq - 1 then return 0 end
 redis.call('RPUSH', KEYS[3], ARGV[4])
 redis.call('HSET', KEYS[2], 'done_seq', seq)
+local at = redis.call('HMGET', KEYS[2], 'leaf', 'leaf_turn', 'turn_seq')
+if at[1] == ARGV[3] and tonumber(at[2] or '') == seq then
+  redis.call('HSET', KEYS[2], 'leaf', ARGV[9])
+  redis.call('HDEL', KEYS[2], 'leaf_turn')
+end
+if tonumber(at[3] or '') == seq then redis.call('HDEL', KEYS[2], 'turn_seq', 'turn') end
 redis.call('HDEL', KEYS[5], ARGV[2], ARGV[2] .. ':error')
 if redis.call('GET', KEYS[6]) == ARGV[3] then redis.call('DEL', KEYS[6]) end
 append_event(KEYS[4], ARGV[6], ARGV[7], ARGV[5])

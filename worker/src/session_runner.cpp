@@ -183,7 +183,7 @@ net::awaitable<session_runner::step> session_runner::answer_turn(session_context
   using clock = std::chrono::system_clock;
   const auto taken_up = ctx.read_at.value_or(clock::now());
   ctx.read_at.reset();
-  auto input = build_turn(state.history, seq);
+  auto input = build_turn(state.history, seq, state.turn_seq, state.turn);
   std::string message_id = input ? input->message_id : (seq == ctx.entry.seq ? ctx.entry.message_id : "");
 
   running_turn turn{token, message_id, {}, stop_cause::none};
@@ -211,7 +211,8 @@ net::awaitable<session_runner::step> session_runner::answer_turn(session_context
 
   std::vector<std::string> opening;
   if (attempt > 1) opening.push_back(reply_discard_event(message_id, attempt));
-  opening.push_back(reply_start_event(message_id, seq, attempt, now_iso8601()));
+  opening.push_back(reply_start_event(message_id, seq, attempt, now_iso8601(),
+                                      {input->kind, input->continues, input->version}));
   auto opened = co_await store_.emit(token, std::move(opening));
   if (!opened) co_return step::abandoned;
   if (!opened->ours) co_return step::lease_lost;
@@ -269,9 +270,11 @@ net::awaitable<session_runner::step> session_runner::answer_turn(session_context
     first_at = writer.first_piece_time();
   }
 
-  reply.text = std::move(gen.text);
+  // A continued reply is a new version holding the old text and what the model added to it.
+  reply.text = input->prefix + gen.text;
   reply.timestamp = now_iso8601();
   reply.stopped = gen.reason == finish_reason::cancelled;
+  reply.cut_off = gen.reason == finish_reason::length;
   const auto end_at = clock::now();
   reply_timing timing;
   timing.generated_tokens = gen.generated_tokens;
@@ -303,7 +306,7 @@ net::awaitable<session_runner::step> session_runner::answer_turn(session_context
 
 net::awaitable<session_runner::step> session_runner::store_reply(session_context& ctx, long long seq,
                                                                  bot_reply& reply, const std::string& event_json) {
-  auto r = co_await store_.complete(ctx.entry.token, seq, reply.reply_to, history_entry_json(reply), event_json);
+  auto r = co_await store_.complete(ctx.entry.token, seq, reply.reply_to, reply.id, history_entry_json(reply), event_json);
   if (!r) co_return step::abandoned;
   switch (*r) {
     case complete_status::stored_released:

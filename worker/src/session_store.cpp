@@ -51,17 +51,19 @@ namespace {
 std::vector<redis::command> state_commands(const std::string& token) {
   return {
       {"HMGET", keys::session(token), std::string(keys::field::next_seq), std::string(keys::field::done_seq),
-       std::string(keys::field::name)},
+       std::string(keys::field::name), std::string(keys::field::turn_seq), std::string(keys::field::turn)},
       {"LRANGE", keys::history(token), "0", "-1"},
   };
 }
 
 result<session_state> parse_state(const redis::value& fields, const redis::value& history) {
-  if (!fields.is_array() || fields.elements.size() != 3 || !history.is_array()) return errc::unexpected_reply;
+  if (!fields.is_array() || fields.elements.size() != 5 || !history.is_array()) return errc::unexpected_reply;
   session_state st;
   st.exists = !fields.elements[2].is_nil() || !fields.elements[0].is_nil();
   st.next_seq = fields.elements[0].as_integer().value_or(0);
   st.done_seq = fields.elements[1].as_integer().value_or(0);
+  st.turn_seq = fields.elements[3].as_integer().value_or(0);
+  if (auto t = fields.elements[4].as_string()) st.turn = std::string(*t);
   st.history.reserve(history.elements.size());
   for (const auto& e : history.elements) {
     auto s = e.as_string();
@@ -162,13 +164,14 @@ net::awaitable<result<heartbeat_result>> session_store::heartbeat(const std::str
 
 net::awaitable<result<complete_status>> session_store::complete(const std::string& token, long long seq,
                                                                 const std::string& reply_to,
+                                                                const std::string& reply_id,
                                                                 const std::string& entry_json,
                                                                 const std::string& event_json) {
   std::vector<std::string> script_keys{keys::lease(token),    keys::session(token), keys::history(token),
                                        keys::events(token),   keys::attempts(token), keys::stop(token),
                                        keys::dedupe(token)};
   std::vector<std::string> args{owner_,     std::to_string(seq),         reply_to,       entry_json,
-                                event_json, retention_, keys::notify_channel(token), session_ttl_ms_};
+                                event_json, retention_, keys::notify_channel(token), session_ttl_ms_, reply_id};
   auto r = co_await run(scripts::complete(), std::move(script_keys), std::move(args));
   if (!r) co_return r.error();
   auto v = r->as_integer();

@@ -19,6 +19,9 @@ enum class api_errc {
   unavailable,           // Redis is unreachable; nothing was stored; retry later
   session_expired,       // the session no longer exists
   conversation_full,     // the conversation holds max_conversation_messages; nothing was stored
+  message_not_found,     // edit/regenerate/continue/switch named a message this conversation does not have
+  invalid_target,        // the named message cannot take that frame (e.g. regenerate a message of the person)
+  reply_in_progress,     // a reply is queued or streaming; versions change only once it ended
   internal,              // an unexpected server fault; nothing was stored
 };
 

@@ -55,6 +55,11 @@ inline constexpr std::string_view owner = "owner";          // the owner's user 
 inline constexpr std::string_view title = "title";          // "" until the first message
 inline constexpr std::string_view title_set = "title_set";  // "1" once renamed: messages no longer set it
 inline constexpr std::string_view ttl = "ttl";              // seconds every use slides the expiry to
+// Message versions (docs/design.md, "Message versions").
+inline constexpr std::string_view leaf = "leaf";            // id of the active branch's last entry
+inline constexpr std::string_view leaf_turn = "leaf_turn";  // leaf is a message: the turn that answers it
+inline constexpr std::string_view turn_seq = "turn_seq";    // the one queued regenerate/continue turn
+inline constexpr std::string_view turn = "turn";            // its record: {kind, reply_to, from?, prev_leaf}
 }  // namespace field
 
 }  // namespace parley::keys

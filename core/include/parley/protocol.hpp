@@ -31,8 +31,18 @@ struct stop_frame {
   std::string message_id;  // the user message whose reply should stop
 };
 struct ping_frame {};
+// Message versions (docs/protocol.md, "Versions"): a new version of a message of the person
+// (edit), of a reply (regenerate, continue), or which version the conversation shows (switch).
+struct version_frame {
+  enum class op { edit, regenerate, continue_reply, switch_version };
+  op kind = op::regenerate;
+  std::string message_id;
+  std::string text;        // edit: the new text
+  std::string client_id;   // edit, regenerate, continue: makes a resend idempotent ("" = none)
+  long long version = 0;   // switch: 1-based
+};
 
-using client_frame = std::variant<message_frame, stop_frame, ping_frame>;
+using client_frame = std::variant<message_frame, stop_frame, ping_frame, version_frame>;
 
 struct frame_error {
   api_errc code = api_errc::bad_frame;

@@ -278,6 +278,12 @@ engine::slot* engine::choose_slot(const std::string& session) {
   return lru;
 }
 
+namespace {
+bool continues_reply(const generation_request& req) {
+  return !req.history.empty() && req.history.back().speaker == chat_turn::role::assistant;
+}
+}  // namespace
+
 void engine::start(slot& s, waiting_job& w) {
   metrics_.waiting_requests.fetch_sub(1, std::memory_order_relaxed);
   metrics_.queue_wait_seconds.observe(seconds_since(w.j->submitted()));
@@ -307,7 +313,7 @@ void engine::start(slot& s, waiting_job& w) {
   s.sampler = make_sampler(sp, eog_bias_, llama_vocab_n_tokens(vocab_));
   std::vector<std::string> stops = prompt_.stop_strings();
   stops.insert(stops.end(), sp.stop.begin(), sp.stop.end());
-  s.text.emplace(std::move(stops));
+  s.text.emplace(std::move(stops), continues_reply(req));
   s.reply.clear();
   if (s.max_new <= 0) finish(s, finish_reason::length);
 }

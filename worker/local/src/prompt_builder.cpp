@@ -94,6 +94,13 @@ std::vector<llama_token> prompt_builder::tokenize(std::string_view text) const {
 boost::system::result<built_prompt> prompt_builder::build(std::string_view system,
                                                           std::span<const chat_turn> turns,
                                                           int budget, int trim_step) const {
+  // A reply being continued: the prompt opens the reply as usual and then holds its text, so
+  // the model writes on from there.
+  std::string_view continued;
+  if (!turns.empty() && turns.back().speaker == chat_turn::role::assistant) {
+    continued = turns.back().text;
+    turns = turns.first(turns.size() - 1);
+  }
   if (turns.empty() || turns.back().speaker != chat_turn::role::user) {
     return llama_errc::empty_history;
   }
@@ -109,6 +116,10 @@ boost::system::result<built_prompt> prompt_builder::build(std::string_view syste
   auto tokens_from = [&](std::size_t start) -> boost::system::result<std::vector<llama_token>> {
     auto text = render(system, turns.subspan(start));
     if (!text) return text.error();
+    if (!continued.empty()) {
+      if (!uses_template()) text->push_back(' ');  // "Bot: " as a reply follows it in the transcript
+      text->append(continued);
+    }
     return tokenize(*text);
   };
 

@@ -44,6 +44,7 @@ class prompt_builder {
   // is at most `budget` tokens. The first kept turn is the n-th user turn of the conversation
   // with n a multiple of `trim_step` (or the last user turn): as the conversation grows, the
   // kept prefix then stays the same for several turns, and so does the KV cache that holds it.
+  // When the last turn is the assistant's, that reply is continued: the prompt ends inside it.
   // Errors: empty_history, prompt_too_long, template_failed.
   boost::system::result<built_prompt> build(std::string_view system,
                                             std::span<const chat_turn> turns, int budget,

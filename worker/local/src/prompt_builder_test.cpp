@@ -158,14 +158,29 @@ TEST(prompt_builder, never_drops_the_last_user_turn) {
   EXPECT_EQ(too_long.error(), make_error_code(llama_errc::prompt_too_long));
 }
 
-TEST(prompt_builder, rejects_a_history_that_does_not_end_with_a_user_turn) {
+TEST(prompt_builder, rejects_a_history_that_does_not_end_with_a_user_turn_or_a_reply_to_continue) {
   auto model = load_vocab(test::tiny_base_model);
   ASSERT_TRUE(model);
   prompt_builder p(model.get(), "");
   EXPECT_EQ(p.build("", std::vector<chat_turn>{}, 100).error(),
             make_error_code(llama_errc::empty_history));
-  EXPECT_EQ(p.build("", std::vector<chat_turn>{user("q"), bot("a")}, 100).error(),
+  EXPECT_EQ(p.build("", std::vector<chat_turn>{bot("a")}, 100).error(),
             make_error_code(llama_errc::empty_history));
+  EXPECT_EQ(p.build("", std::vector<chat_turn>{user("q"), bot("a"), bot("b")}, 100).error(),
+            make_error_code(llama_errc::empty_history));
+}
+
+TEST(prompt_builder, a_reply_to_continue_ends_the_prompt_inside_it) {
+  auto model = load_vocab(test::tiny_base_model);
+  ASSERT_TRUE(model);
+  prompt_builder p(model.get(), "transcript");
+  auto open = p.build("", std::vector<chat_turn>{user("Hello"), bot("Once upon a")}, 1000);
+  ASSERT_TRUE(open);
+  EXPECT_EQ(open->tokens, p.tokenize("Human: Hello\nBot: Once upon a"));
+  // The same conversation answered afresh ends where the reply starts.
+  auto fresh = p.build("", std::vector<chat_turn>{user("Hello")}, 1000);
+  ASSERT_TRUE(fresh);
+  EXPECT_EQ(fresh->tokens, p.tokenize("Human: Hello\nBot:"));
 }
 
 }  // namespace

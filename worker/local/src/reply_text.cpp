@@ -91,7 +91,7 @@ std::size_t append_valid_utf8(std::string_view bytes, std::string& out) {
   return 0;
 }
 
-reply_text::reply_text(std::vector<std::string> stops) : stops_(std::move(stops)) {
+reply_text::reply_text(std::vector<std::string> stops, bool continues) : stops_(std::move(stops)), started_(continues) {
   std::erase_if(stops_, [](const std::string& s) { return s.empty(); });
 }
 

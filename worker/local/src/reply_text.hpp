@@ -6,8 +6,9 @@
 //    never be valid become U+FFFD;
 //  - no part of a stop string: text that could be the start of one waits; a complete one ends
 //    the reply (it and everything after it are dropped);
-//  - no leading whitespace, and trailing whitespace only once more text follows (whitespace
-//    before a stop string or at the end of the reply is dropped).
+//  - no leading whitespace (unless the reply continues an earlier one's text, whose words the
+//    first piece may need a space to follow), and trailing whitespace only once more text
+//    follows (whitespace before a stop string or at the end of the reply is dropped).
 // The concatenation of every push() and finish() result is the whole reply. Not thread-safe:
 // one instance per generation, used by the scheduler thread only.
 #include <string>
@@ -18,7 +19,7 @@ namespace parley::worker::local {
 
 class reply_text {
  public:
-  explicit reply_text(std::vector<std::string> stops = {});
+  explicit reply_text(std::vector<std::string> stops = {}, bool continues = false);
 
   // Appends a piece; returns the text that is now safe to emit (possibly empty). Once a stop
   // string has been seen, stopped() is true and further pieces are ignored.

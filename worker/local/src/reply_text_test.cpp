@@ -34,6 +34,13 @@ TEST(reply_text, passes_plain_text_through_and_strips_leading_space) {
   EXPECT_EQ(r.finish(), "");
 }
 
+TEST(reply_text, a_continued_reply_keeps_the_space_before_its_first_word) {
+  reply_text r({}, true);
+  EXPECT_EQ(r.push(" upon"), " upon");
+  EXPECT_EQ(r.push(" a time "), " a time");
+  EXPECT_EQ(r.finish(), "");
+}
+
 TEST(reply_text, holds_an_incomplete_utf8_sequence_until_it_completes) {
   reply_text r;
   // "é" is C3 A9, "€" is E2 82 AC, "😀" is F0 9F 98 80: split across pieces as byte tokens.

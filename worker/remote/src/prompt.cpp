@@ -10,8 +10,13 @@ int estimate_tokens(std::string_view text) noexcept {
 
 std::span<const chat_turn> trim_history(std::span<const chat_turn> history, int budget_tokens) {
   if (history.empty()) return history;
-  std::size_t first = history.size() - 1;  // the user turn to answer is always kept
+  // The user turn to answer is always kept, and a reply being continued after it.
+  std::size_t first = history.size() - 1;
   int used = estimate_tokens(history[first].text) + estimated_tokens_per_message;
+  if (history[first].speaker == chat_turn::role::assistant && first > 0) {
+    --first;
+    used += estimate_tokens(history[first].text) + estimated_tokens_per_message;
+  }
   while (first > 0) {
     int cost = estimate_tokens(history[first - 1].text) + estimated_tokens_per_message;
     if (used + cost > budget_tokens) break;
@@ -32,6 +37,11 @@ std::string transcript(std::string_view system_prompt, std::span<const chat_turn
     out += t.speaker == chat_turn::role::user ? "Human: " : "Bot: ";
     out += t.text;
     out += '\n';
+  }
+  // A reply being continued ends the prompt itself, open.
+  if (!turns.empty() && turns.back().speaker == chat_turn::role::assistant) {
+    out.pop_back();
+    return out;
   }
   out += "Bot:";
   return out;

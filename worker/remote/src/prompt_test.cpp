@@ -28,6 +28,23 @@ TEST(transcript, is_the_seed_form) {
   EXPECT_EQ(transcript("Be nice.", std::span(h).last(1)), "Be nice.\nHuman: Bye\nBot:");
 }
 
+TEST(trim_history, keeps_the_reply_being_continued_and_its_user_turn) {
+  std::vector<chat_turn> h{{role::user, std::string(40, 'a')},
+                           {role::assistant, std::string(40, 'b')},
+                           {role::user, std::string(40, 'c')},
+                           {role::assistant, std::string(40, 'd')}};
+  auto kept = trim_history(h, 1);
+  ASSERT_EQ(kept.size(), 2u);
+  EXPECT_EQ(kept.front().text[0], 'c');
+  EXPECT_EQ(kept.back().text[0], 'd');
+  EXPECT_EQ(trim_history(h, 1000).size(), 4u);
+}
+
+TEST(transcript, a_reply_being_continued_ends_it_open) {
+  std::vector<chat_turn> h{{role::user, "Hi"}, {role::assistant, "Once upon"}};
+  EXPECT_EQ(transcript("", h), "Human: Hi\nBot: Once upon");
+}
+
 TEST(cut_at_stops, cuts_at_the_earliest_stop_and_trims) {
   std::vector<std::string> stops{"Human:", "###"};
   EXPECT_EQ(cut_at_stops("  fine ### more Human: x", stops), "fine");

@@ -27,15 +27,33 @@ struct session_snapshot {
   std::vector<std::string> history;   // JSON entries, oldest first (only when asked)
   std::string owner;                  // user token of the person who owns it ("": nobody, the seed API)
   std::string title;                  // a conversation's title ("" until its first message)
+  std::string leaf;                   // the active branch's last entry ("": the newest entry)
+  long long next_seq = 0;
+  long long done_seq = 0;
 };
 
 struct accept_outcome {
   // full: a conversation at max_conversation_messages; nothing stored.
-  enum class kind { accepted, duplicate, rate_limited, full } type = kind::accepted;
+  // conflict: a version frame's check no longer holds (the conversation changed); nothing stored.
+  enum class kind { accepted, duplicate, rate_limited, full, conflict } type = kind::accepted;
   std::string id;                 // message id (accepted, duplicate)
   long long seq = 0;              // accepted; duplicate: the session's newest seq
   bool unanswered = false;        // duplicate: the session still has turns to answer
   long long retry_after_ms = 0;   // rate_limited
+};
+
+// What an edit, regenerate, continue or switch frame did (docs/protocol.md, "Versions").
+struct version_outcome {
+  // refused: `code` (message_not_found, invalid_target, reply_in_progress, bad_frame for a
+  // version out of range) with `field` and `message` for the error frame.
+  enum class kind { accepted, duplicate, rate_limited, full, switched, refused } type = kind::accepted;
+  std::string id;                // accepted/duplicate: the id acked (the new message, or the message answered again)
+  long long seq = 0;             // accepted; duplicate: the session's newest seq
+  bool unanswered = false;       // duplicate
+  long long retry_after_ms = 0;  // rate_limited
+  api_errc code = api_errc::internal;
+  std::string field;
+  std::string message;
 };
 
 struct event_page {
@@ -68,6 +86,10 @@ class session_store {
   net::awaitable<result<session_snapshot>> load(std::string token, bool with_history, std::string owner = {});
   // Runs the accept script; session_not_found when the session expired.
   net::awaitable<result<accept_outcome>> accept(std::string token, std::string text, std::string client_id);
+  // Edit, regenerate, continue or switch: checks the target against the stored tree, then
+  // writes with the accept or switch script, which refuses if the conversation changed
+  // meanwhile (then it reads and checks again, a few times).
+  net::awaitable<result<version_outcome>> request_version(std::string token, protocol::version_frame f);
   // Appends work for the workers (only for newly accepted messages); returns the entry's id.
   net::awaitable<result<std::string>> enqueue_request(std::string token, long long seq, std::string id);
   // Records the stop request and tells every worker.
@@ -87,6 +109,10 @@ class session_store {
                                                         std::string request_id);
 
  private:
+  struct accept_turn;
+  net::awaitable<result<accept_outcome>> run_accept(std::string token, std::string text, std::string client_id,
+                                                    const accept_turn& turn);
+
   redis::client& redis_;
   const gateway_config& cfg_;
 };

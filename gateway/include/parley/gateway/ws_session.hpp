@@ -75,6 +75,16 @@ class ws_session : public event_sink, public std::enable_shared_from_this<ws_ses
   net::awaitable<void> retry_sync(std::shared_ptr<ws_session> self);
   net::awaitable<void> handle_text(std::string text);
   net::awaitable<void> handle_message(protocol::message_frame m);
+  net::awaitable<void> handle_version(protocol::version_frame f);
+  // The parts of taking a turn that messages and versions share: each sends the error frame
+  // itself and says whether the turn goes on.
+  bool check_text(const std::string& text, const std::string& client_id);
+  bool refuse_when_busy(const std::string& client_id);
+  void storage_failed(const boost::system::error_code& ec, const std::string& client_id);
+  void refuse_full(const std::string& client_id);
+  // Queues the turn for the workers (a new one, or a resend still unanswered), then acks it.
+  net::awaitable<void> queue_and_ack(std::string id, long long seq, bool duplicate, bool unanswered,
+                                     const std::string& client_id);
   net::awaitable<void> handle_stop(std::string message_id);
   // Sends a `waiting` frame for each message of this socket still waiting for a worker whose
   // place changed since the last one, forgets those a worker took, and checks again after

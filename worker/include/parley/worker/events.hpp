@@ -22,6 +22,7 @@ struct bot_reply {
   std::string text;
   std::string timestamp;             // ISO 8601 UTC with milliseconds
   bool stopped = false;              // the client stopped it; `text` is the partial reply
+  bool cut_off = false;              // it ended at the token limit (stored as finish: "length")
   std::optional<std::string> error;  // error code when no reply could be generated
 };
 
@@ -46,7 +47,16 @@ long long epoch_us(std::chrono::system_clock::time_point t) noexcept;
 std::string history_entry_json(const bot_reply& r);
 
 // {type: "reply_start", reply_to, seq, attempt, timestamp}
-std::string reply_start_event(std::string_view reply_to, long long seq, int attempt, std::string_view timestamp);
+// A version of a reply (docs/protocol.md, "Versions"): `kind` "" for a message's own turn, else
+// "regenerate" or "continue" (then `continues` names the reply whose text it starts with);
+// `version` is its place among the replies to its message (versions = version while it streams).
+struct reply_version {
+  std::string_view kind;
+  std::string_view continues;
+  int version = 1;
+};
+std::string reply_start_event(std::string_view reply_to, long long seq, int attempt, std::string_view timestamp,
+                              const reply_version& v = {});
 // {type: "reply_discard", reply_to, attempt}: drop every delta of `reply_to` received so far,
 // the attempt that streamed them died; `attempt` is the one starting now.
 std::string reply_discard_event(std::string_view reply_to, int attempt);

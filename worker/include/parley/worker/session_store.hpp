@@ -22,6 +22,9 @@ struct session_state {
   long long done_seq = 0;  // last user seq answered
   bool exists = false;
   std::vector<std::string> history;  // raw JSON entries, chronological
+  // The queued regenerate/continue turn, if any (session fields turn_seq, turn).
+  long long turn_seq = 0;
+  std::string turn;  // its record as the gateway wrote it
 };
 
 struct attempt_start {
@@ -71,7 +74,8 @@ class session_store {
   // request_queue::keep_claimed: the entry lives in another slot of a cluster.
   net::awaitable<result<heartbeat_result>> heartbeat(const std::string& token);
   net::awaitable<result<complete_status>> complete(const std::string& token, long long seq,
-                                                   const std::string& reply_to, const std::string& entry_json,
+                                                   const std::string& reply_to, const std::string& reply_id,
+                                                   const std::string& entry_json,
                                                    const std::string& event_json);
   // 1 released, 0 more work arrived meanwhile, -1 lease not ours.
   net::awaitable<result<int>> release(const std::string& token);

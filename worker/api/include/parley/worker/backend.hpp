@@ -36,8 +36,10 @@ struct generation_request {
   std::string session;     // session token; the key for KV-cache reuse across turns
   std::string message_id;  // the user message being answered
   std::string system_prompt;
-  // The whole conversation, oldest first, ending with the user turn to answer. Backends trim it
-  // to their context budget (oldest turns first), never the last user turn.
+  // The whole conversation, oldest first, ending with the user turn to answer, or, to continue
+  // a reply (one that stopped at the token limit), with that reply as an assistant turn: the
+  // model writes on from its text, and the result holds only what it added. Backends trim it
+  // to their context budget (oldest turns first), never the last user turn or what follows it.
   std::vector<chat_turn> history;
   sampling_params sampling;
 };

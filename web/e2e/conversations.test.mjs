@@ -296,6 +296,72 @@ describe("conversations in the page", { skip }, () => {
     await ctx.close();
   }));
 
+  it("keeps Escape for the rename field and the delete question while a reply is waiting", keepEvidence("escape scopes", async () => {
+    const { ctx, page } = await newPage(browser);
+    const t = await openApp(page, stack.url);
+    await chat(page, "Name me");
+    stack.pauseWorker();
+    try {
+      await send(page, "Wait for me");
+      await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="user-message"]')].at(-1)?.getAttribute("data-status") === "sent", null, { timeout: UI_TIMEOUT_MS });
+      await page.getByRole("button", { name: "Stop generating" }).waitFor({ timeout: UI_TIMEOUT_MS });
+      // Escape in the rename field cancels the rename only.
+      await item(page, t).getByRole("button", { name: /^Rename / }).click();
+      await page.getByRole("textbox", { name: "Conversation title" }).press("Escape");
+      await page.getByRole("textbox", { name: "Conversation title" }).waitFor({ state: "detached", timeout: UI_TIMEOUT_MS });
+      // Escape on the delete question closes it only.
+      await item(page, t).getByRole("button", { name: /^Delete / }).click();
+      await page.getByRole("dialog").waitFor({ timeout: UI_TIMEOUT_MS });
+      await page.keyboard.press("Escape");
+      await page.getByRole("dialog").waitFor({ state: "detached", timeout: UI_TIMEOUT_MS });
+      assert.equal(await page.evaluate(() => window.__parley.stopsSent()), 0, "neither Escape stopped the reply");
+      assert.equal(await userMessages(page).count(), 2);
+      // Escape anywhere else stops it: the waiting message is withdrawn.
+      await page.locator("main").click({ position: { x: 5, y: 5 } });
+      await page.keyboard.press("Escape");
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid="user-message"]').length === 1, null, { timeout: UI_TIMEOUT_MS });
+    } finally {
+      stack.resumeWorker();
+    }
+    await ctx.close();
+  }));
+
+  it("still deletes when the page is closed within the undo window", keepEvidence("delete on close", async () => {
+    const { ctx, page } = await newPage(browser);
+    const keep = await openApp(page, stack.url);
+    await chat(page, "Stay");
+    const gone = await newChat(page);
+    await chat(page, "Closed away");
+    const user = await userOf(page);
+    await item(page, gone).getByRole("button", { name: /^Delete / }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Delete" }).click();
+    await page.getByTestId("undo-toast").waitFor({ timeout: UI_TIMEOUT_MS });
+    await page.close({ runBeforeUnload: true });
+    await eventually("the DELETE sent as the page closed", async () => (await conversationStatus(stack.url, user, gone)) === 404, UI_TIMEOUT_MS);
+    assert.equal(await conversationStatus(stack.url, user, keep), 200);
+    await ctx.close();
+  }));
+
+  it("loads further pages of a long list with Show more", keepEvidence("show more", async () => {
+    const { ctx, page } = await newPage(browser);
+    await openApp(page, stack.url);
+    const user = await userOf(page);
+    // 55 more conversations through the API: the page lists 50 at a time.
+    for (let i = 0; i < 55; i++) {
+      const r = await fetch(new URL("/api/conversations", stack.url), { method: "POST", headers: { Authorization: `Bearer ${user}` } });
+      assert.equal(r.status, 201);
+    }
+    await page.reload();
+    await ready(page);
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="conversation"]').length === 50, null, { timeout: UI_TIMEOUT_MS });
+    await page.getByRole("button", { name: "Show more" }).click();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="conversation"]').length === 56, null, { timeout: UI_TIMEOUT_MS });
+    const tokens = await conversations(page).evaluateAll((els) => els.map((e) => e.getAttribute("data-token")));
+    assert.equal(new Set(tokens).size, 56, "none listed twice");
+    assert.equal(await page.getByRole("button", { name: "Show more" }).count(), 0, "every page is loaded");
+    await ctx.close();
+  }));
+
   it("the accessibility check itself fails on a serious violation", keepEvidence("axe self-check", async () => {
     const { ctx, page } = await newPage(browser);
     await page.goto(stack.url);

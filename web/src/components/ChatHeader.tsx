@@ -3,7 +3,7 @@ import type { ConnectionStatus } from "../transport/connection";
 const labels: Record<ConnectionStatus, string> = {
   connecting: "Connecting…",
   open: "Connected",
-  reconnecting: "Connection lost. Reconnecting…",
+  reconnecting: "Reconnecting…",
   expired: "Session expired",
   deleted: "Conversation deleted",
   closed: "Disconnected",
@@ -43,7 +43,10 @@ export function ChatHeader(props: {
       <div className="chat-header__right">
         <span className={`status status--${connection}`} role="status" data-testid="connection-status" data-status={connection}>
           <span className="status__dot" aria-hidden="true" />
-          <span className="status__text">{labels[connection]}</span>
+          <span className="status__text">
+            {connection === "reconnecting" && <span className="status__why">Connection lost. </span>}
+            {labels[connection]}
+          </span>
         </span>
         {connection === "reconnecting" && (
           <button type="button" className="button button--ghost button--small" onClick={props.onReconnect}>Retry now</button>

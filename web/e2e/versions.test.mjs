@@ -172,7 +172,22 @@ describe("message versions end to end", { skip }, () => {
     const user = await userOf(page);
     const [, cut] = await history(stack.url, user, token);
     assert.equal(cut.finish, "length", "the reply stopped at the token limit");
-    await control(page, "bot", 1, "Continue reply").click();
+    // Held until the page has reloaded the branch, so the new version streams in live (had it
+    // finished first, the reload would show it whole and no delta would be delivered).
+    stack.pauseWorker();
+    try {
+      await control(page, "bot", 1, "Continue reply").click();
+      // Reloaded: the socket that reads on after reply_requested said `ready`.
+      await page.waitForFunction(() => {
+        const kinds = window.__parley.events.map((e) => e.kind);
+        return kinds.lastIndexOf("ready") > kinds.lastIndexOf("reply_requested") && kinds.includes("reply_requested");
+      }, null, { timeout: UI_TIMEOUT_MS });
+      assert.equal(await botMessages(page).count(), 1);
+      assert.equal(await nth(page, "bot", 1).getAttribute("data-status"), "streaming", "the reply stays while it waits to be continued");
+      assert.ok((await nth(page, "bot", 1).getByTestId("bot-text").innerText()).startsWith(cut.msg.trim().slice(0, 5)), "with its text");
+    } finally {
+      stack.resumeWorker();
+    }
     const longer = await showsVersion(page, "bot", 1, "Version 2 of 2");
     const [, continued] = await history(stack.url, user, token);
     assert.ok(continued.msg.startsWith(cut.msg), `the continued reply starts with the cut one: ${JSON.stringify(continued.msg)}`);
@@ -246,6 +261,52 @@ describe("message versions end to end", { skip }, () => {
     assert.equal(await replyDone(page, 2), "done");
     assert.equal(await control(page, "bot", 1, "Regenerate reply").isDisabled(), false);
     assert.equal(await control(page, "user", 2, "Edit message").isDisabled(), false);
+    await ctx.close();
+  }));
+
+  it("stores an edit once when the connection drops right after it is sent (resent with its client_id)", keepEvidence("edit resend", async () => {
+    const { ctx, page } = await newPage(browser);
+    const token = await openApp(page, stack.url);
+    await turn(page, "Hello", 1);
+    const connects = await page.evaluate(() => window.__parley.connects());
+    await control(page, "user", 1, "Edit message").click();
+    await page.getByRole("textbox", { name: "Edit message" }).fill("Hello again");
+    // Save and cut the socket in the same task: the ack cannot have arrived, so the edit is resent.
+    await page.evaluate(() => {
+      document.querySelector('[data-testid="edit-box"] button[type="submit"]').click();
+      window.__parley.drop();
+    });
+    await page.waitForFunction((n) => window.__parley.connects() > n, connects, { timeout: UI_TIMEOUT_MS });
+    assert.equal(await showsVersion(page, "user", 1, "Version 2 of 2"), "Hello again");
+    assert.equal(await replyDone(page, 1), "done");
+    const stored = await history(stack.url, await userOf(page), token);
+    assert.deepEqual(stored.map((m) => [m.source, m.version, m.versions]), [["human", 2, 2], ["bot", undefined, undefined]], "one new version, answered once");
+    const ids = (await page.evaluate(() => window.__parley.events)).filter((e) => e.eventId).map((e) => e.eventId);
+    assert.equal(new Set(ids).size, ids.length, "no event delivered twice");
+    await ctx.close();
+  }));
+
+  it("puts the reply back when a queued regenerate is stopped before a worker takes it", keepEvidence("withdraw regenerate", async () => {
+    const { ctx, page } = await newPage(browser);
+    const token = await openApp(page, stack.url);
+    await turn(page, "One", 1);
+    await turn(page, "Two", 2);
+    const before = await history(stack.url, await userOf(page), token);
+    stack.pauseWorker();
+    try {
+      await control(page, "bot", 2, "Regenerate reply").click();
+      assert.equal(await botMessages(page).count(), 1, "the reply goes at once");
+      await page.waitForFunction(() => window.__parley.events.some((e) => e.kind === "reply_requested"), null, { timeout: UI_TIMEOUT_MS });
+      await page.getByRole("button", { name: "Stop generating" }).click();
+      await page.waitForFunction(() => window.__parley.events.some((e) => e.kind === "reply_withdrawn"), null, { timeout: UI_TIMEOUT_MS });
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid="bot-message"]').length === 2, null, { timeout: UI_TIMEOUT_MS });
+      assert.deepEqual(await history(stack.url, await userOf(page), token), before, "nothing was written");
+      assert.equal(await nth(page, "bot", 2).getAttribute("data-id"), before[3].id);
+      assert.equal(await control(page, "bot", 2, "Previous version").count(), 0, "no version was added");
+    } finally {
+      stack.resumeWorker();
+    }
+    assert.equal(await control(page, "bot", 2, "Regenerate reply").isDisabled(), false);
     await ctx.close();
   }));
 

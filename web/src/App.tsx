@@ -2,6 +2,7 @@
 // transport (WebSocket) and its store together; components below only render what the stores hold.
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from "react";
 import { ChatConnection, type SessionCheck } from "./transport/connection";
+import { backoffDelay } from "./transport/backoff";
 import { ConversationApi, localTokenStore, nameStore, refreshSession, userStore, type ApiResult } from "./transport/session";
 import { changesBranch, limits, type ConversationSummary, type SessionSnapshot } from "./transport/protocol";
 import { activeReply, chatReducer, initialChatState, isGenerating, resumePoint } from "./store/chat";
@@ -159,7 +160,7 @@ export function App() {
         }
         if (after !== null) {
           const from = after;
-          void loadSnapshot(token, person).then((r) => {
+          const reload = (attempt: number) => void loadSnapshot(token, person).then((r) => {
             if (conn.current !== c) return;
             if (r.ok) {
               for (const m of r.value.messages) announced.current.add(m.id);
@@ -168,10 +169,15 @@ export function App() {
             } else if (r.kind === "not_found") {
               dispatch({ type: "server", event: { kind: "error", code: "session_expired", message: "" }, now: Date.now() });
               c.close();
+            } else if (r.kind === "network" || r.kind === "server") {
+              // The transport holds the events meanwhile; going on without the reload would leave
+              // another branch on screen than the server's.
+              setTimeout(() => reload(attempt + 1), backoffDelay(attempt, Math.random));
             } else {
               c.resync(c.lastEventId);
             }
           });
+          reload(0);
         }
       },
     });

@@ -6,7 +6,7 @@ import { useEffect, useId, useLayoutEffect, useRef, useState, type KeyboardEvent
 import { codePointLength, limits } from "../transport/protocol";
 import type { ChatMessage } from "../store/chat";
 import { versionStep } from "../store/versions";
-import { enterAction } from "./Composer";
+import { COARSE_POINTER, enterAction, overLimitHint } from "./Composer";
 import { useMedia } from "./useMedia";
 
 /** What the buttons ask for; every function keeps its identity (Message is memoized). */
@@ -129,7 +129,7 @@ export function EditBox(props: { initial: string; locked: boolean; onSave: (text
   const [text, setText] = useState(props.initial);
   const input = useRef<HTMLTextAreaElement>(null);
   const hintId = useId();
-  const coarse = useMedia("(pointer: coarse)");
+  const coarse = useMedia(COARSE_POINTER);
   useEffect(() => {
     const ta = input.current;
     if (!ta) return;
@@ -160,7 +160,7 @@ export function EditBox(props: { initial: string; locked: boolean; onSave: (text
     }
   };
   const hint = tooLong
-    ? `${length - limits.maxMessageChars} characters over the ${limits.maxMessageChars}-character limit.`
+    ? overLimitHint(length, limits.maxMessageChars)
     : props.locked
       ? "Wait for the reply to finish before saving."
       : coarse ? "Save sends the edited message" : "Enter to save · Shift+Enter for a new line · Esc to cancel";

@@ -286,6 +286,30 @@ describe("message versions end to end", { skip }, () => {
     await ctx.close();
   }));
 
+  it("loses nothing when the server refuses an edit: the conversation as it was, the reason in words, the text back in the box", keepEvidence("edit refused", async () => {
+    const { ctx, page } = await newPage(browser);
+    const token = await openApp(page, stack.url);
+    await turn(page, "Hello", 1);
+    const before = await history(stack.url, await userOf(page), token);
+    await control(page, "user", 1, "Edit message").click();
+    // A control character: the gateway refuses the text (invalid_text), as it would a message's.
+    const refused = "Hello \u0007 bell";
+    await page.getByRole("textbox", { name: "Edit message" }).fill(refused);
+    await page.keyboard.press("Enter");
+    await page.getByTestId("notice").filter({ hasText: "contains characters that can't be sent" }).waitFor({ timeout: UI_TIMEOUT_MS });
+    const box = page.getByRole("textbox", { name: "Edit message" });
+    await box.waitFor({ timeout: UI_TIMEOUT_MS });
+    assert.equal(await box.inputValue(), refused, "the refused text is back in the edit box");
+    assert.equal(await focusedName(page), "Edit message");
+    assert.equal(await botMessages(page).count(), 1, "the reply is back");
+    assert.equal(await nth(page, "bot", 1).getAttribute("data-id"), before[1].id);
+    assert.deepEqual(await history(stack.url, await userOf(page), token), before, "nothing was stored");
+    await box.fill("Hello there");
+    await page.keyboard.press("Enter");
+    assert.equal(await showsVersion(page, "user", 1, "Version 2 of 2"), "Hello there");
+    await ctx.close();
+  }));
+
   it("puts the reply back when a queued regenerate is stopped before a worker takes it", keepEvidence("withdraw regenerate", async () => {
     const { ctx, page } = await newPage(browser);
     const token = await openApp(page, stack.url);

@@ -440,6 +440,7 @@ export function App() {
   }, [stop]);
 
   const clearVersionFocus = useCallback(() => setVersionFocus(null), []);
+  const draftShown = useCallback(() => dispatch({ type: "draft_shown" }), []);
   const versionActions = useMemo(() => ({ edit, requestReply, switchVersion }), [edit, requestReply, switchVersion]);
 
   const newChat = useCallback(() => {
@@ -582,6 +583,8 @@ export function App() {
             locked={generating || state.connection !== "open" || state.expired || state.deleted}
             versionFocus={versionFocus}
             onVersionFocused={clearVersionFocus}
+            editDraft={state.editDraft}
+            onDraftShown={draftShown}
             disabled={state.expired || viewLoading}
             live={state.connection === "open"}
           />

@@ -34,6 +34,9 @@ export interface MessageProps {
   /** Give the focus to this arrow of the version switcher. */
   versionFocus?: "prev" | "next";
   onVersionFocused: () => void;
+  /** Text of a refused edit of this message: the edit box opens again with it. */
+  draft?: string;
+  onDraftShown?: () => void;
 }
 
 function MessageImpl(props: MessageProps) {
@@ -44,6 +47,14 @@ function MessageImpl(props: MessageProps) {
   const waiting = m.role === "assistant" && m.status === "streaming" && m.text === "";
   const copyable = m.text !== "" && (user || m.status === "done" || m.status === "stopped");
   const [editing, setEditing] = useState(false);
+  const [editText, setEditText] = useState<string | null>(null);
+  const { draft, onDraftShown } = props;
+  useEffect(() => {
+    if (draft === undefined) return;
+    setEditText(draft);
+    setEditing(true);
+    onDraftShown?.();
+  }, [draft, onDraftShown]);
   const editButton = useRef<HTMLButtonElement>(null);
   const refocusEdit = useRef(false);
   useEffect(() => {
@@ -57,9 +68,11 @@ function MessageImpl(props: MessageProps) {
   const cancelEdit = useCallback(() => {
     refocusEdit.current = true;
     setEditing(false);
+    setEditText(null);
   }, []);
   const saveEdit = useCallback((text: string) => {
     setEditing(false);
+    setEditText(null);
     if (id) actions.edit(id, text);
   }, [actions, id]);
   const finished = m.status === "done" || m.status === "stopped" || m.status === "error";
@@ -77,7 +90,7 @@ function MessageImpl(props: MessageProps) {
       {!user && <div className="message__avatar" aria-hidden="true">P</div>}
       <div className="message__body">
         {user && editing ? (
-          <EditBox initial={m.text} locked={props.locked} onSave={saveEdit} onCancel={cancelEdit} />
+          <EditBox initial={editText ?? m.text} locked={props.locked} onSave={saveEdit} onCancel={cancelEdit} />
         ) : user ? (
           <div className="message__bubble">{m.text}</div>
         ) : waiting ? (

@@ -40,6 +40,15 @@ const key = (el: Element, k: string, shiftKey = false) =>
   act(() => { el.dispatchEvent(new KeyboardEvent("keydown", { key: k, shiftKey, bubbles: true, cancelable: true })); });
 
 describe("message version controls", () => {
+  it("opens the edit box again with the text of a refused edit", () => {
+    let shown = 0;
+    act(() => root.render(<Message message={user} onRetry={() => {}} paused={false} actions={actions} locked={false} onVersionFocused={() => {}} draft={"Hi\u0007"} onDraftShown={() => { shown += 1; }} />));
+    const box = host.querySelector<HTMLTextAreaElement>('textarea[aria-label="Edit message"]');
+    expect(box?.value).toBe("Hi\u0007");
+    expect(document.activeElement).toBe(box);
+    expect(shown).toBe(1);
+  });
+
   it("offers Edit and the arrows on a message of the person, read as Version 2 of 3", () => {
     show(user);
     expect(button("Edit message")).not.toBeNull();

@@ -27,6 +27,9 @@ export function MessageList(props: {
   locked: boolean;
   versionFocus: VersionFocus | null;
   onVersionFocused: () => void;
+  /** A refused edit's text and the message it edits (see Message). */
+  editDraft?: { messageId: string; text: string } | null;
+  onDraftShown?: () => void;
 }) {
   const vf = props.versionFocus;
   const scroller = useRef<HTMLDivElement>(null);
@@ -86,6 +89,8 @@ export function MessageList(props: {
                 locked={props.locked}
                 versionFocus={vf && vf.index === i && m.id !== vf.fromId ? vf.which : undefined}
                 onVersionFocused={props.onVersionFocused}
+                draft={props.editDraft && props.editDraft.messageId === m.id ? props.editDraft.text : undefined}
+                onDraftShown={props.onDraftShown}
               />
             ))
           )}

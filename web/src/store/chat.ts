@@ -3,7 +3,7 @@
 // racing a live event), so each transition is idempotent and keyed by message ids.
 import { compareStreamIds, isStreamId, type ErrorCode, type HistoryMessage, type ServerEvent, type SessionSnapshot } from "../transport/protocol";
 import type { ConnectionStatus } from "../transport/connection";
-import { applyEdit, editLocally, isNewerVersion, requestReply, startText, type PendingVersion } from "./versions";
+import { applyEdit, editLocally, isNewerVersion, requestReply, startText, type EditDraft, type PendingVersion } from "./versions";
 
 export type MessageStatus =
   | "sending" // local, not yet acknowledged
@@ -63,6 +63,8 @@ export interface ChatState {
   deleted: boolean;
   /** An edit, regenerate or continue of this page not yet acknowledged. */
   pendingVersion: PendingVersion | null;
+  /** A refused edit's text, to open the edit box with again (nothing typed is lost). */
+  editDraft: EditDraft | null;
 }
 
 export type ChatAction =
@@ -72,6 +74,8 @@ export type ChatAction =
   /** This page asks for a new version: shown at once, undone if the server refuses it. */
   | { type: "local_edit"; clientId: string; messageId: string; text: string; timestamp: string }
   | { type: "local_reply_request"; clientId: string; request: "regenerate" | "continue"; messageId: string }
+  /** The edit box has taken the refused edit's text. */
+  | { type: "draft_shown" }
   | { type: "server"; event: ServerEvent; now: number }
   | { type: "connection"; status: ConnectionStatus; retryInMs?: number }
   | { type: "renamed"; token: string; title: string }
@@ -87,6 +91,7 @@ export const initialChatState: ChatState = {
   expired: false,
   deleted: false,
   pendingVersion: null,
+  editDraft: null,
 };
 
 /** A human sentence for each server error code (docs/protocol.md). */
@@ -298,8 +303,11 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
     case "local_edit": {
       const messages = editLocally(state.messages, action.messageId, action.clientId, action.text, action.timestamp);
       if (!messages) return state;
-      return { ...state, notice: null, messages, pendingVersion: { clientId: action.clientId, previous: state.messages } };
+      const edit = { messageId: action.messageId, text: action.text };
+      return { ...state, notice: null, editDraft: null, messages, pendingVersion: { clientId: action.clientId, previous: state.messages, edit } };
     }
+    case "draft_shown":
+      return state.editDraft ? { ...state, editDraft: null } : state;
     case "local_reply_request": {
       const r = state.messages.find((m) => m.role === "assistant" && m.id === action.messageId);
       if (!r?.replyTo) return state;
@@ -398,7 +406,7 @@ function applyServer(state: ChatState, ev: ServerEvent, now: number): ChatState 
       if (ev.retryAfterMs !== undefined) notice.retryAt = now + ev.retryAfterMs;
       // A refused edit, regenerate or continue: nothing changed on the server, so neither here.
       if (ev.clientId !== undefined && state.pendingVersion?.clientId === ev.clientId) {
-        return { ...state, messages: state.pendingVersion.previous, pendingVersion: null, notice };
+        return { ...state, messages: state.pendingVersion.previous, pendingVersion: null, notice, editDraft: state.pendingVersion.edit ?? null };
       }
       let messages = state.messages;
       const refused = ev.clientId !== undefined

@@ -55,6 +55,10 @@ describe("edit", () => {
     expect(s.pendingVersion).toBeNull();
     expect(s.notice?.text).toBe(describeError("reply_in_progress"));
     expect(isGenerating(s)).toBe(false);
+    // What was typed is offered again in the edit box, once.
+    expect(s.editDraft).toEqual({ messageId: "3-0", text: "x" });
+    expect(run(s, { type: "draft_shown" }).editDraft).toBeNull();
+    expect(run(s, { type: "local_edit", clientId: "c2", messageId: "3-0", text: "y", timestamp: "t" }).editDraft).toBeNull();
   });
 
   it("undoes a refused edit to the reloaded history when a reload came in between", () => {

@@ -9,6 +9,14 @@ import type { ChatMessage } from "./chat";
 export interface PendingVersion {
   clientId: string;
   previous: ChatMessage[];
+  /** For an edit: what was typed, offered again in the edit box should the server refuse it. */
+  edit?: EditDraft;
+}
+
+/** The text of an edit of message `messageId` the server refused, to be edited again. */
+export interface EditDraft {
+  messageId: string;
+  text: string;
 }
 
 /** The version to switch to from `m` one step back (-1) or on (+1), or null at either end. */

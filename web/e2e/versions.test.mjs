@@ -199,8 +199,15 @@ describe("message versions end to end", { skip }, () => {
     assert.equal(start.continueOf, cut.id);
     const streamed = events.slice(events.indexOf(start)).filter((e) => e.kind === "delta").map((e) => e.text).join("");
     assert.equal(cut.msg + streamed, continued.msg);
+    // The continued reply ended at the limit too: it can be continued again, from its own text.
+    assert.equal(continued.finish, "length");
+    await control(page, "bot", 1, "Continue reply").click();
+    await showsVersion(page, "bot", 1, "Version 3 of 3");
+    const [, third] = await history(stack.url, user, token);
+    assert.ok(third.msg.startsWith(continued.msg) && third.msg.length > continued.msg.length, "the third version goes on from the second");
     await control(page, "bot", 1, "Previous version").click();
-    assert.equal(await showsVersion(page, "bot", 1, "Version 1 of 2"), await nth(page, "bot", 1).getByTestId("bot-text").innerText());
+    await control(page, "bot", 1, "Previous version").click();
+    assert.equal(await showsVersion(page, "bot", 1, "Version 1 of 3"), await nth(page, "bot", 1).getByTestId("bot-text").innerText());
     assert.equal((await history(stack.url, user, token))[1].id, cut.id);
     await ctx.close();
   }));
@@ -283,6 +290,49 @@ describe("message versions end to end", { skip }, () => {
     assert.deepEqual(stored.map((m) => [m.source, m.version, m.versions]), [["human", 2, 2], ["bot", undefined, undefined]], "one new version, answered once");
     const ids = (await page.evaluate(() => window.__parley.events)).filter((e) => e.eventId).map((e) => e.eventId);
     assert.equal(new Set(ids).size, ids.length, "no event delivered twice");
+    await ctx.close();
+  }));
+
+  it("on a touch screen Enter is a new line in the edit box and Save sends", keepEvidence("touch edit", async () => {
+    const ctx = await browser.newContext({ viewport: viewports.phone, hasTouch: true, reducedMotion: "reduce" });
+    const { page } = await newPage(browser, { context: ctx });
+    await openApp(page, stack.url);
+    // Enter is a new line on a touch screen: the button sends.
+    await page.getByRole("textbox", { name: "Message Parley" }).fill("Hello");
+    await page.getByRole("button", { name: "Send message" }).tap();
+    assert.equal(await replyDone(page, 1), "done");
+    await control(page, "user", 1, "Edit message").tap();
+    const box = page.getByRole("textbox", { name: "Edit message" });
+    await box.press("End");
+    await box.press("Enter");
+    await box.pressSequentially("second line");
+    assert.equal(await box.inputValue(), "Hello\nsecond line");
+    assert.equal(await box.count(), 1, "Enter did not save");
+    await page.getByRole("button", { name: "Save", exact: true }).tap();
+    assert.equal(await showsVersion(page, "user", 1, "Version 2 of 2"), "Hello\nsecond line");
+    await replyDone(page, 1);
+    await ctx.close();
+  }));
+
+  it("keeps versions in an earlier chat (a seed session), reloaded through /refresh_token", keepEvidence("seed versions", async () => {
+    const r = await fetch(`${stack.url}/token?name=Ada`, { method: "POST" });
+    const seed = (await r.json()).token;
+    const { ctx, page } = await newPage(browser);
+    await ctx.addInitScript((t) => {
+      if (!localStorage.getItem("parley.user")) localStorage.setItem("parley.session", t);
+    }, seed);
+    assert.equal(await openApp(page, stack.url), seed);
+    await turn(page, "Hello", 1);
+    await control(page, "bot", 1, "Regenerate reply").click();
+    await showsVersion(page, "bot", 1, "Version 2 of 2");
+    await control(page, "bot", 1, "Previous version").click();
+    const first = await showsVersion(page, "bot", 1, "Version 1 of 2");
+    const refreshed = await (await fetch(`${stack.url}/refresh_token?token=${seed}`)).json();
+    assert.deepEqual(refreshed.messages.map((m) => [m.source, m.version, m.versions]), [["human", undefined, undefined], ["bot", 1, 2]]);
+    assert.equal(refreshed.messages[1].msg, first);
+    await page.reload();
+    await ready(page, seed);
+    assert.equal(await showsVersion(page, "bot", 1, "Version 1 of 2"), first);
     await ctx.close();
   }));
 

@@ -144,6 +144,8 @@ export function App() {
         dispatch({ type: "server", event, now: Date.now() });
         if (cut) c.simulateDrop();
         if (event.kind === "branch") setAnnouncement(`Showing version ${event.version} of ${event.versions}`);
+        // A refused switch shows no other branch: no later reload may take the focus for it.
+        if (event.kind === "error") setVersionFocus(null);
         // Activity reorders the list and sets titles and previews: the server's words for them.
         if (person !== undefined && ((event.kind === "ack" && !event.duplicate) || event.kind === "reply_end" || event.kind === "message")) {
           void refreshList();

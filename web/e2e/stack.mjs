@@ -33,8 +33,10 @@ export const commandLines = {
   gateway: ({ port, redisUrl, sessionTtlSeconds, staticDir }) => [binaries.gateway, "--host", "127.0.0.1",
     "--port", String(port), "--redis-url", redisUrl, "--session-ttl", String(sessionTtlSeconds),
     "--static-dir", staticDir, "--threads", "1"],
-  worker: ({ redisUrl, model, name, sessionTtlSeconds }) => [binaries.worker, "--redis-url", redisUrl, "--model", model,
-    "--consumer", name, "--session-ttl", String(sessionTtlSeconds), "--metrics-port", "0", "--max-new-tokens", process.env.PARLEY_TEST_MAX_TOKENS ?? "200",
+  worker: ({ redisUrl, model, name, sessionTtlSeconds, maxNewTokens, ignoreEos }) => [binaries.worker, "--redis-url", redisUrl, "--model", model,
+    "--consumer", name, "--session-ttl", String(sessionTtlSeconds), "--metrics-port", "0",
+    "--max-new-tokens", String(maxNewTokens ?? process.env.PARLEY_TEST_MAX_TOKENS ?? "200"),
+    ...(ignoreEos ? ["--ignore-eos", "true"] : []),
     "--threads", process.env.PARLEY_TEST_THREADS ?? "1"],
 };
 
@@ -160,9 +162,11 @@ class Proc {
 
 /**
  * Starts redis-server, the gateway and one worker. `sessionTtlSeconds` is short for the expiry
- * test. Returns the gateway URL and controls to restart the gateway and stop everything.
+ * test; `worker: { maxNewTokens, ignoreEos }` makes every reply end at the token limit (replies
+ * that can be continued). Returns the gateway URL and controls to restart the gateway and stop
+ * everything.
  */
-export async function startStack({ sessionTtlSeconds = 3600, tag = "stack" } = {}) {
+export async function startStack({ sessionTtlSeconds = 3600, tag = "stack", worker: workerOptions = {} } = {}) {
   const model = findModel();
   const dir = mkdtempSync(join(tmpdir(), "parley-e2e-"));
   const procs = [];
@@ -184,7 +188,7 @@ export async function startStack({ sessionTtlSeconds = 3600, tag = "stack" } = {
     procs.push(gateway);
     await waitUntil("parley-gateway", () => httpOk(`${url}/readyz`), gateway);
 
-    const worker = new Proc(`${tag}-worker`, commandLines.worker({ redisUrl, model, name: `${tag}-worker-1`, sessionTtlSeconds }), { cwd: dir });
+    const worker = new Proc(`${tag}-worker`, commandLines.worker({ redisUrl, model, name: `${tag}-worker-1`, sessionTtlSeconds, ...workerOptions }), { cwd: dir });
     procs.push(worker);
     // The worker has no HTTP endpoint here; it is ready once it has joined the consumer group,
     // which the first chat turn of each test waits for anyway.

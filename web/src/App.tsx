@@ -1,14 +1,16 @@
 // Wires the person (HTTP), their conversations (sidebar store), the active conversation's
 // transport (WebSocket) and its store together; components below only render what the stores hold.
-import { useCallback, useEffect, useReducer, useRef, useState } from "react";
+import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from "react";
 import { ChatConnection, type SessionCheck } from "./transport/connection";
+import { backoffDelay } from "./transport/backoff";
 import { ConversationApi, localTokenStore, nameStore, refreshSession, userStore, type ApiResult } from "./transport/session";
-import { limits, type ConversationSummary, type SessionSnapshot } from "./transport/protocol";
+import { changesBranch, limits, type ConversationSummary, type SessionSnapshot } from "./transport/protocol";
 import { activeReply, chatReducer, initialChatState, isGenerating, resumePoint } from "./store/chat";
 import { conversationsReducer, initialConversations, reusableEmpty, summaryOf, type ConversationsAction } from "./store/conversations";
 import { pathForToken, tokenFromPath } from "./store/route";
 import { ChatHeader } from "./components/ChatHeader";
 import { MessageList } from "./components/MessageList";
+import type { VersionFocus } from "./components/MessageActions";
 import { Composer } from "./components/Composer";
 import { NoticeBanner } from "./components/NoticeBanner";
 import { Sidebar, UNTITLED, type EarlierChat } from "./components/Sidebar";
@@ -60,6 +62,8 @@ export function App() {
   const [focusRequest, setFocusRequest] = useState(0);
   const [loadingMore, setLoadingMore] = useState(false);
   const [announcement, setAnnouncement] = useState("");
+  /** After a switch, the arrows of the message at `index` get the focus back once the branch is reloaded. */
+  const [versionFocus, setVersionFocus] = useState<VersionFocus | null>(null);
   const phone = useMedia(PHONE);
 
   const api = useRef<ConversationApi | null>(null);
@@ -139,23 +143,43 @@ export function App() {
         const cut = recordEvent(event);
         dispatch({ type: "server", event, now: Date.now() });
         if (cut) c.simulateDrop();
+        if (event.kind === "branch") setAnnouncement(`Showing version ${event.version} of ${event.versions}`);
+        // A refused switch shows no other branch: no later reload may take the focus for it.
+        if (event.kind === "error") setVersionFocus(null);
         // Activity reorders the list and sets titles and previews: the server's words for them.
         if (person !== undefined && ((event.kind === "ack" && !event.duplicate) || event.kind === "reply_end" || event.kind === "message")) {
           void refreshList();
         }
-        if (event.kind === "resync_required") {
-          void loadSnapshot(token, person).then((r) => {
+        // The one reload path: the events were trimmed (go on from the snapshot), another branch
+        // is shown (go on after the event that changed it, docs/protocol.md "Versions"), or the
+        // server no longer has a message this page showed.
+        let after: string | "snapshot" | null = null;
+        if (event.kind === "resync_required") after = "snapshot";
+        else if (changesBranch(event)) after = event.eventId;
+        else if (event.kind === "error" && event.code === "message_not_found") {
+          c.holdForReload();
+          after = c.lastEventId ?? REPLAY_ALL;
+        }
+        if (after !== null) {
+          const from = after;
+          const reload = (attempt: number) => void loadSnapshot(token, person).then((r) => {
             if (conn.current !== c) return;
             if (r.ok) {
+              for (const m of r.value.messages) announced.current.add(m.id);
               dispatch({ type: "session_loaded", snapshot: r.value });
-              c.resync(r.value.lastEventId);
+              c.resync(from === "snapshot" ? r.value.lastEventId : resumePoint(r.value, from));
             } else if (r.kind === "not_found") {
               dispatch({ type: "server", event: { kind: "error", code: "session_expired", message: "" }, now: Date.now() });
               c.close();
+            } else if (r.kind === "network" || r.kind === "server") {
+              // The transport holds the events meanwhile; going on without the reload would leave
+              // another branch on screen than the server's.
+              setTimeout(() => reload(attempt + 1), backoffDelay(attempt, Math.random));
             } else {
               c.resync(c.lastEventId);
             }
           });
+          reload(0);
         }
       },
     });
@@ -358,6 +382,34 @@ export function App() {
     conn.current.send(m.text, clientId);
   }, []);
 
+  const edit = useCallback((messageId: string, text: string) => {
+    const c = conn.current;
+    if (!c || isGenerating(stateRef.current)) return;
+    const clientId = newClientId();
+    dispatch({ type: "local_edit", clientId, messageId, text, timestamp: new Date().toISOString() });
+    c.edit(messageId, text, clientId);
+    composer.current?.focus();
+  }, []);
+
+  const requestReply = useCallback((request: "regenerate" | "continue", messageId: string) => {
+    const c = conn.current;
+    if (!c || isGenerating(stateRef.current)) return;
+    const clientId = newClientId();
+    dispatch({ type: "local_reply_request", clientId, request, messageId });
+    if (request === "regenerate") c.regenerate(messageId, clientId);
+    else c.continueReply(messageId, clientId);
+    composer.current?.focus();
+  }, []);
+
+  const switchVersion = useCallback((messageId: string, version: number, focus: "prev" | "next") => {
+    const c = conn.current;
+    const s = stateRef.current;
+    if (!c || isGenerating(s)) return;
+    const index = s.messages.findIndex((m) => m.id === messageId);
+    setVersionFocus({ index, which: focus, fromId: messageId });
+    c.switchVersion(messageId, version);
+  }, []);
+
   const stop = useCallback(() => {
     const s = stateRef.current;
     const id = activeReply(s);
@@ -388,6 +440,10 @@ export function App() {
     document.addEventListener("keydown", onKey);
     return () => document.removeEventListener("keydown", onKey);
   }, [stop]);
+
+  const clearVersionFocus = useCallback(() => setVersionFocus(null), []);
+  const draftShown = useCallback(() => dispatch({ type: "draft_shown" }), []);
+  const versionActions = useMemo(() => ({ edit, requestReply, switchVersion }), [edit, requestReply, switchVersion]);
 
   const newChat = useCallback(() => {
     setInfo(null);
@@ -525,6 +581,12 @@ export function App() {
             name={state.name}
             onRetry={retry}
             onSuggestion={send}
+            versionActions={versionActions}
+            locked={generating || state.connection !== "open" || state.expired || state.deleted}
+            versionFocus={versionFocus}
+            onVersionFocused={clearVersionFocus}
+            editDraft={state.editDraft}
+            onDraftShown={draftShown}
             disabled={state.expired || viewLoading}
             live={state.connection === "open"}
           />

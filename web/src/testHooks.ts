@@ -9,6 +9,8 @@ export interface DeliveredEvent {
   eventId?: string;
   replyTo?: string;
   text?: string;
+  /** A reply_start of a continue: the reply it starts from. */
+  continueOf?: string;
   /** performance.now() at delivery. */
   at: number;
 }
@@ -61,6 +63,7 @@ export function recordEvent(ev: ServerEvent): boolean {
   if ("replyTo" in ev && ev.replyTo !== undefined) e.replyTo = ev.replyTo;
   if (ev.kind === "delta") e.text = ev.text;
   if (ev.kind === "reply_end") e.text = ev.message.msg;
+  if (ev.kind === "reply_start" && ev.continueOf !== undefined) e.continueOf = ev.continueOf;
   hooks.events.push(e);
   if (armed && ev.kind === "delta") {
     armed = false;

@@ -5,7 +5,12 @@ import { useMedia } from "./useMedia";
 /** Tallest the message box grows before it scrolls, in pixels. */
 const MAX_INPUT_HEIGHT = 200;
 /** Phones and tablets: their on-screen keyboards have no Shift+Enter habit, Enter is a newline. */
-const COARSE_POINTER = "(pointer: coarse)";
+export const COARSE_POINTER = "(pointer: coarse)";
+
+/** The words under a text box whose text is over the gateway's limit (counted in code points). */
+export function overLimitHint(length: number, maxChars: number): string {
+  return `${length - maxChars} characters over the ${maxChars}-character limit.`;
+}
 
 /** What Enter does in the message box: send on a keyboard, a new line on a touch screen. */
 export function enterAction(e: { key: string; shiftKey: boolean; isComposing: boolean }, coarse: boolean): "send" | "newline" | "none" {
@@ -64,7 +69,7 @@ export const Composer = forwardRef<HTMLTextAreaElement, ComposerProps>(function 
   };
 
   const hint = tooLong
-    ? `${length - props.maxChars} characters over the ${props.maxChars}-character limit.`
+    ? overLimitHint(length, props.maxChars)
     : coarse
       ? props.generating ? "The square button stops the reply" : "The arrow button sends"
       : props.generating

@@ -23,6 +23,8 @@ const run = (s: ChatState, ...a: ChatAction[]) => a.reduce(chatReducer, s);
 const human = (id: string, msg: string) => ({ id, source: "human" as const, msg, timestamp: "2026-12-01T10:00:00Z" });
 const bot = (id: string, replyTo: string, msg: string) => ({ id, source: "bot" as const, msg, timestamp: "2026-12-01T10:00:01Z", replyTo });
 
+const versionProps = { versionActions: { edit: () => {}, requestReply: () => {}, switchVersion: () => {} }, locked: false, versionFocus: null, onVersionFocused: () => {} };
+
 let root: Root;
 let host: HTMLElement;
 beforeEach(() => {
@@ -45,7 +47,7 @@ describe("MessageList rendering", () => {
       snapshot: { token: "T", name: "You", sessionStart: "s", messages: [human("u1", "first question"), bot("b1", "u1", "first answer"), human("u2", "second question")] },
     }, { type: "server", event: { kind: "reply_start", eventId: "9-0", replyTo: "u2" }, now: 0 });
     const show = (state: ChatState, live = true) =>
-      act(() => root.render(<MessageList messages={state.messages} name="You" onRetry={onRetry} onSuggestion={onSuggestion} live={live} />));
+      act(() => root.render(<MessageList messages={state.messages} name="You" onRetry={onRetry} onSuggestion={onSuggestion} live={live} {...versionProps} />));
     show(s);
     const before = new Map(renders);
     expect([...before.keys()].sort()).toEqual(["first answer", "first question", "second question"]);
@@ -70,7 +72,7 @@ describe("MessageList rendering", () => {
       snapshot: { token: "T", name: "You", sessionStart: "s", messages: [human("u1", "q")] },
     }, { type: "server", event: { kind: "reply_start", eventId: "2-0", replyTo: "u1" }, now: 0 },
     { type: "server", event: { kind: "delta", eventId: "3-0", replyTo: "u1", text: "Once" }, now: 0 });
-    const show = (live: boolean) => act(() => root.render(<MessageList messages={s.messages} name="You" onRetry={() => {}} onSuggestion={() => {}} live={live} />));
+    const show = (live: boolean) => act(() => root.render(<MessageList messages={s.messages} name="You" onRetry={() => {}} onSuggestion={() => {}} live={live} {...versionProps} />));
     show(true);
     expect(host.querySelector(".cursor")?.classList.contains("cursor--paused")).toBe(false);
     show(false);

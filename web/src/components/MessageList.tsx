@@ -1,6 +1,7 @@
 import { useEffect, useLayoutEffect, useRef, useState } from "react";
 import type { ChatMessage } from "../store/chat";
 import { Message } from "./Message";
+import type { VersionActions, VersionFocus } from "./MessageActions";
 import { DEFAULT_NAME } from "../transport/protocol";
 
 /** Distance from the bottom, in pixels, within which new text keeps the view pinned to the end. */
@@ -21,7 +22,16 @@ export function MessageList(props: {
   disabled?: boolean;
   /** The connection is up: a streaming reply is live, not paused. */
   live: boolean;
+  versionActions: VersionActions;
+  /** Versions cannot change now (see Message). */
+  locked: boolean;
+  versionFocus: VersionFocus | null;
+  onVersionFocused: () => void;
+  /** A refused edit's text and the message it edits (see Message). */
+  editDraft?: { messageId: string; text: string } | null;
+  onDraftShown?: () => void;
 }) {
+  const vf = props.versionFocus;
   const scroller = useRef<HTMLDivElement>(null);
   const stick = useRef(true);
   const [awayFromEnd, setAwayFromEnd] = useState(false);
@@ -69,8 +79,19 @@ export function MessageList(props: {
               </ul>
             </div>
           ) : (
-            props.messages.map((m) => (
-              <Message key={m.key} message={m} onRetry={props.onRetry} paused={m.status === "streaming" && !props.live} />
+            props.messages.map((m, i) => (
+              <Message
+                key={m.key}
+                message={m}
+                onRetry={props.onRetry}
+                paused={m.status === "streaming" && !props.live}
+                actions={props.versionActions}
+                locked={props.locked}
+                versionFocus={vf && vf.index === i && m.id !== vf.fromId ? vf.which : undefined}
+                onVersionFocused={props.onVersionFocused}
+                draft={props.editDraft && props.editDraft.messageId === m.id ? props.editDraft.text : undefined}
+                onDraftShown={props.onDraftShown}
+              />
             ))
           )}
         </div>

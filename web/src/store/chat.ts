@@ -1,8 +1,9 @@
 // The conversation as the page shows it: a pure reducer over server events and user actions.
 // Every event may arrive more than once (replay after a reconnect, a second tab, a history reload
 // racing a live event), so each transition is idempotent and keyed by message ids.
-import type { ErrorCode, HistoryMessage, ServerEvent, SessionSnapshot } from "../transport/protocol";
+import { compareStreamIds, isStreamId, type ErrorCode, type HistoryMessage, type ServerEvent, type SessionSnapshot } from "../transport/protocol";
 import type { ConnectionStatus } from "../transport/connection";
+import { applyEdit, editLocally, isNewerVersion, requestReply, startText, type EditDraft, type PendingVersion } from "./versions";
 
 export type MessageStatus =
   | "sending" // local, not yet acknowledged
@@ -14,9 +15,8 @@ export type MessageStatus =
   | "error";
 
 /**
- * One message as shown. Message versions (issue 13) will add the version shown and how many
- * there are; a branch switch is then a `session_loaded` of the branch's history, which replaces
- * the list as any snapshot does, keyed by message ids.
+ * One message as shown: the version of it on the branch shown (a branch change reloads the
+ * history as a `session_loaded`, which replaces the list keyed by message ids like any snapshot).
  */
 export interface ChatMessage {
   /** Stable React key: the client id for local messages, else the server id. */
@@ -31,6 +31,15 @@ export interface ChatMessage {
   /** For assistant messages: the user message answered. */
   replyTo?: string;
   errorCode?: ErrorCode;
+  /** Which version this is (1-based) and how many the message has; absent: the only one. */
+  version?: number;
+  versions?: number;
+  /** For replies: "length" when it ended at the token limit (it can be continued). */
+  finish?: string;
+  /** For an edit not yet reloaded: the message it is a new version of. */
+  editOf?: string;
+  /** For a reply being continued: the text it started with (a reply_discard goes back to it). */
+  base?: string;
 }
 
 export interface Notice {
@@ -52,12 +61,21 @@ export interface ChatState {
   expired: boolean;
   /** The conversation was deleted (elsewhere): the view must leave it. */
   deleted: boolean;
+  /** An edit, regenerate or continue of this page not yet acknowledged. */
+  pendingVersion: PendingVersion | null;
+  /** A refused edit's text, to open the edit box with again (nothing typed is lost). */
+  editDraft: EditDraft | null;
 }
 
 export type ChatAction =
   | { type: "session_loaded"; snapshot: SessionSnapshot }
   | { type: "local_send"; clientId: string; text: string; timestamp: string }
   | { type: "resend"; clientId: string }
+  /** This page asks for a new version: shown at once, undone if the server refuses it. */
+  | { type: "local_edit"; clientId: string; messageId: string; text: string; timestamp: string }
+  | { type: "local_reply_request"; clientId: string; request: "regenerate" | "continue"; messageId: string }
+  /** The edit box has taken the refused edit's text. */
+  | { type: "draft_shown" }
   | { type: "server"; event: ServerEvent; now: number }
   | { type: "connection"; status: ConnectionStatus; retryInMs?: number }
   | { type: "renamed"; token: string; title: string }
@@ -72,6 +90,8 @@ export const initialChatState: ChatState = {
   notice: null,
   expired: false,
   deleted: false,
+  pendingVersion: null,
+  editDraft: null,
 };
 
 /** A human sentence for each server error code (docs/protocol.md). */
@@ -98,6 +118,12 @@ export function describeError(code: ErrorCode, retryAfterMs?: number, detail = "
       return "That message contains characters that can't be sent. Please remove them and try again.";
     case "internal":
       return "Something went wrong on the server. Your message was not saved; please try again.";
+    case "reply_in_progress":
+      return "A reply is still being written. Wait for it to finish (or stop it), then try again.";
+    case "message_not_found":
+      return "That message is no longer in this conversation. The conversation was reloaded; please try again.";
+    case "invalid_target":
+      return "That message can't be changed that way.";
     case "bad_frame":
     case "unknown_type":
     case "binary_not_supported":
@@ -108,10 +134,11 @@ export function describeError(code: ErrorCode, retryAfterMs?: number, detail = "
 }
 
 function fromHistory(m: HistoryMessage): ChatMessage {
+  const versions = m.versions !== undefined ? { version: m.version, versions: m.versions } : {};
   if (m.source === "human") {
-    return { key: m.id, id: m.id, clientId: m.clientId, role: "user", text: m.msg, timestamp: m.timestamp, status: "sent" };
+    return { key: m.id, id: m.id, clientId: m.clientId, role: "user", text: m.msg, timestamp: m.timestamp, status: "sent", ...versions };
   }
-  return {
+  const out: ChatMessage = {
     key: m.id,
     id: m.id,
     role: "assistant",
@@ -120,7 +147,10 @@ function fromHistory(m: HistoryMessage): ChatMessage {
     status: m.error ? "error" : m.stopped ? "stopped" : "done",
     replyTo: m.replyTo,
     errorCode: m.error,
+    ...versions,
   };
+  if (m.finish !== undefined) out.finish = m.finish;
+  return out;
 }
 
 const isFinal = (m: ChatMessage) => m.status === "done" || m.status === "stopped" || m.status === "error";
@@ -178,18 +208,26 @@ function applyReply(state: ChatState, ev: Extract<ServerEvent, { replyTo: string
   const { messages } = state;
   const i = replyIndex(messages, ev.replyTo);
   const existing = i >= 0 ? messages[i] : undefined;
-  if (existing && isFinal(existing)) return state; // replayed event of a finished reply
+  // A replayed event of a finished reply; but a new version of it starts afresh.
+  if (existing && isFinal(existing) && !(ev.kind === "reply_start" && isNewerVersion(existing, ev))) return state;
   switch (ev.kind) {
     case "reply_start":
     case "reply_discard": {
+      const base = ev.kind === "reply_start" ? startText(messages, existing, ev) : existing?.base;
       const fresh: ChatMessage = {
         key: existing?.key ?? `reply-${ev.replyTo}`,
         role: "assistant",
-        text: "",
+        text: base ?? "",
         timestamp: existing?.timestamp ?? "",
         status: "streaming",
         replyTo: ev.replyTo,
       };
+      if (base !== undefined) fresh.base = base;
+      const version = ev.kind === "reply_start" ? ev : existing;
+      if (version?.versions !== undefined) {
+        fresh.version = version.version;
+        fresh.versions = version.versions;
+      }
       return { ...state, messages: existing ? replace(messages, i, fresh) : insertReply(messages, fresh) };
     }
     case "delta": {
@@ -204,6 +242,10 @@ function applyReply(state: ChatState, ev: Extract<ServerEvent, { replyTo: string
     case "reply_end": {
       const done = { ...fromHistory(ev.message), key: existing?.key ?? ev.message.id, replyTo: ev.replyTo };
       if (!ev.hasText) done.text = existing?.text ?? "";
+      if (done.versions === undefined && existing?.versions !== undefined) {
+        done.version = existing.version;
+        done.versions = existing.versions;
+      }
       if (messages.some((x) => x.role === "assistant" && x.id === ev.message.id)) return state;
       return { ...state, messages: existing ? replace(messages, i, done) : insertReply(messages, done) };
     }
@@ -218,18 +260,27 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
       const s = action.snapshot;
       const fromServer = s.messages.map(fromHistory);
       // Keep local messages the snapshot does not know yet (sent while it was being fetched),
-      // and replies still streaming.
+      // and replies still streaming to a message shown. A stored message missing from it is not
+      // new when it is older than the snapshot: it is on another branch, so it goes.
       const known = new Set(fromServer.map((m) => m.id));
       const knownReplies = new Set(fromServer.filter((m) => m.role === "assistant").map((m) => m.replyTo));
+      const newer = (id: string) => s.lastEventId === undefined || !isStreamId(id) || compareStreamIds(id, s.lastEventId) > 0;
+      const keptUsers = state.token === s.token
+        ? state.messages.filter((m) => m.role === "user" && (m.id === undefined || (!known.has(m.id) && newer(m.id))))
+        : [];
+      const shown = new Set([...known, ...keptUsers.map((m) => m.id)]);
       const keep = state.token === s.token
         ? state.messages.filter((m) =>
-            m.role === "user" ? m.id === undefined || !known.has(m.id) : m.status === "streaming" && !knownReplies.has(m.replyTo))
+            m.role === "user" ? keptUsers.includes(m) : m.status === "streaming" && !knownReplies.has(m.replyTo) && shown.has(m.replyTo))
         : [];
       let messages = fromServer;
       for (const m of keep) messages = m.role === "assistant" ? insertReply(messages, m) : [...messages, m];
       const same = state.token === s.token;
+      // A version request still unanswered is undone to what the server holds, should it be refused.
+      const pendingVersion = same && state.pendingVersion ? { ...state.pendingVersion, previous: fromServer } : null;
       return {
         ...state,
+        pendingVersion,
         name: s.name,
         token: s.token,
         title: s.title ?? "",
@@ -249,6 +300,20 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
           { key: action.clientId, clientId: action.clientId, role: "user", text: action.text, timestamp: action.timestamp, status: "sending" },
         ],
       };
+    case "local_edit": {
+      const messages = editLocally(state.messages, action.messageId, action.clientId, action.text, action.timestamp);
+      if (!messages) return state;
+      const edit = { messageId: action.messageId, text: action.text };
+      return { ...state, notice: null, editDraft: null, messages, pendingVersion: { clientId: action.clientId, previous: state.messages, edit } };
+    }
+    case "draft_shown":
+      return state.editDraft ? { ...state, editDraft: null } : state;
+    case "local_reply_request": {
+      const r = state.messages.find((m) => m.role === "assistant" && m.id === action.messageId);
+      if (!r?.replyTo) return state;
+      const messages = requestReply(state.messages, action.request, action.messageId, r.replyTo);
+      return { ...state, notice: null, messages, pendingVersion: { clientId: action.clientId, previous: state.messages } };
+    }
     case "resend": {
       const i = state.messages.findIndex((m) => m.clientId === action.clientId);
       if (i < 0) return state;
@@ -263,6 +328,7 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
         retryInMs: action.retryInMs,
         expired: state.expired || expired,
         deleted: state.deleted || deleted,
+        pendingVersion: expired || deleted ? null : state.pendingVersion,
         messages: expired || deleted ? unsent(state.messages) : state.messages,
       };
     }
@@ -275,13 +341,27 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
   }
 }
 
+/** The version request of this page named by `clientId` was taken (acked, or its event arrived). */
+function settle(state: ChatState, clientId: string | undefined): ChatState {
+  return clientId !== undefined && state.pendingVersion?.clientId === clientId ? { ...state, pendingVersion: null } : state;
+}
+
 function applyServer(state: ChatState, ev: ServerEvent, now: number): ChatState {
   switch (ev.kind) {
     case "ack":
-      return { ...state, messages: applyAck(state.messages, ev.clientId, ev.messageId) };
-    case "message":
+      return settle({ ...state, messages: applyAck(state.messages, ev.clientId, ev.messageId) }, ev.clientId);
+    case "message": {
       if (ev.message.source !== "human") return state;
-      return { ...state, messages: applyUserMessage(state.messages, ev.message) };
+      const m = ev.message;
+      if (m.editOf !== undefined) return settle({ ...state, messages: applyEdit(state.messages, { ...m, editOf: m.editOf }) }, m.clientId);
+      return { ...state, messages: applyUserMessage(state.messages, m) };
+    }
+    case "reply_requested":
+      return settle({ ...state, messages: requestReply(state.messages, ev.request, ev.messageId, ev.replyTo) }, ev.clientId);
+    case "reply_withdrawn":
+    case "branch":
+      // The history reload that follows shows the branch; a queued turn no longer waits.
+      return state.notice?.code === "waiting" ? { ...state, notice: null } : state;
     case "reply_start":
     case "delta":
     case "reply_discard":
@@ -324,6 +404,10 @@ function applyServer(state: ChatState, ev: ServerEvent, now: number): ChatState 
     case "error": {
       const notice: Notice = { code: ev.code, text: describeError(ev.code, ev.retryAfterMs, ev.message) };
       if (ev.retryAfterMs !== undefined) notice.retryAt = now + ev.retryAfterMs;
+      // A refused edit, regenerate or continue: nothing changed on the server, so neither here.
+      if (ev.clientId !== undefined && state.pendingVersion?.clientId === ev.clientId) {
+        return { ...state, messages: state.pendingVersion.previous, pendingVersion: null, notice, editDraft: state.pendingVersion.edit ?? null };
+      }
       let messages = state.messages;
       const refused = ev.clientId !== undefined
         ? messages.findIndex((m) => m.clientId === ev.clientId && m.status === "sending")
@@ -342,18 +426,23 @@ function applyServer(state: ChatState, ev: ServerEvent, now: number): ChatState 
 }
 
 /**
- * Where to start reading session events after loading a snapshot. Normally right after the
- * snapshot (`snapshot.lastEventId`). But when the last user message has no reply yet, that reply
- * may be streaming already and its beginning lies before the snapshot, outside the history: then
- * replay every retained event (`replayAll`) so it is rebuilt from its `reply_start`; the store
- * skips what the history already holds. Should the events have been trimmed, the server answers
- * resync_required and the client continues from the snapshot.
+ * Where to start reading session events after loading a snapshot; never before `after`, the
+ * earliest event that can matter (`0-0` when a conversation is opened, the event that changed
+ * the branch when it is reloaded for one, the snapshot's own id after `resync_required`).
+ * Normally right after the snapshot (`snapshot.lastEventId`). But while a user message of the
+ * branch has no reply yet, that reply may be streaming already and its beginning lies before the
+ * snapshot, outside the history: then read from that message on (a message's id is the id of its
+ * `message` event, so its reply's events all follow it), or from `after` when that is later, so
+ * the reply is rebuilt from its `reply_start`; the store skips what the history already holds.
+ * Should those events have been trimmed, the server answers resync_required and the client
+ * continues from the snapshot.
  */
-export function resumePoint(snapshot: SessionSnapshot, replayAll: string): string {
+export function resumePoint(snapshot: SessionSnapshot, after: string): string {
   const answered = new Set(snapshot.messages.filter((m) => m.source === "bot").map((m) => m.replyTo));
-  const lastHuman = [...snapshot.messages].reverse().find((m) => m.source === "human");
-  if (lastHuman && !answered.has(lastHuman.id)) return replayAll;
-  return snapshot.lastEventId ?? replayAll;
+  const unanswered = snapshot.messages.find((m) => m.source === "human" && !answered.has(m.id));
+  if (!unanswered) return snapshot.lastEventId ?? after;
+  if (!isStreamId(unanswered.id) || !isStreamId(after) || compareStreamIds(unanswered.id, after) <= 0) return after;
+  return unanswered.id;
 }
 
 /** The user message whose reply is being generated now, if any (for the Stop button). */
@@ -369,5 +458,5 @@ export function activeReply(state: ChatState): string | undefined {
 /** True while a sent user message has no finished reply yet. */
 export function isGenerating(state: ChatState): boolean {
   if (state.expired || state.deleted) return false;
-  return activeReply(state) !== undefined || state.messages.some((m) => m.status === "sending");
+  return activeReply(state) !== undefined || state.pendingVersion !== null || state.messages.some((m) => m.status === "sending");
 }

@@ -312,3 +312,77 @@ describe("ChatConnection", () => {
     expect(h.last().sent).toHaveLength(2);
   });
 });
+
+describe("ChatConnection and message versions", () => {
+  let h: Harness;
+  beforeEach(() => {
+    h = harness({ lastEventId: "0-0" });
+    h.conn.start();
+  });
+
+  it("keeps edits, regenerates and continues until acknowledged and resends them with their client id", () => {
+    h.conn.edit("1-0", "Fixed", "c1");
+    h.last().accept();
+    h.conn.regenerate("2-0", "c2");
+    h.conn.continueReply("3-0", "c3");
+    expect(h.last().sent).toEqual([
+      { type: "edit", message_id: "1-0", text: "Fixed", client_id: "c1" },
+      { type: "regenerate", message_id: "2-0", client_id: "c2" },
+      { type: "continue", message_id: "3-0", client_id: "c3" },
+    ]);
+    h.last().push({ type: "ack", id: "9-0", seq: 2, duplicate: false, client_id: "c1" });
+    h.last().push({ type: "error", code: "reply_in_progress", message: "wait", client_id: "c3" });
+    expect(h.conn.unacknowledged).toEqual(["c2"]);
+    h.last().drop();
+    h.fireTimer();
+    h.last().accept();
+    expect(h.last().sent).toEqual([{ type: "regenerate", message_id: "2-0", client_id: "c2" }]);
+  });
+
+  it("sends a switch at once when open, else on the next open; it is never resent after that", () => {
+    h.conn.switchVersion("2-0", 1);
+    expect(h.last().sent).toEqual([]);
+    h.last().accept();
+    expect(h.last().sent).toEqual([{ type: "switch", message_id: "2-0", version: 1 }]);
+    h.conn.switchVersion("2-0", 2);
+    expect(h.last().sent).toHaveLength(2);
+    h.last().drop();
+    h.fireTimer();
+    h.last().accept();
+    expect(h.last().sent).toEqual([]);
+  });
+
+  it("delivers an event that changes the branch, then nothing until the owner resyncs", () => {
+    h.last().accept();
+    h.last().push({ type: "branch", id: "40-0", leaf: "5-0", message_id: "2-0", version: 1, versions: 2 });
+    h.last().push(delta("41-0", "before the reload"));
+    h.last().push({ type: "ack", id: "1-0", seq: 1, duplicate: true, client_id: "c9" });
+    expect(h.events.map((e) => e.kind)).toEqual(["branch", "ack"]);
+    expect(h.conn.lastEventId).toBe("40-0");
+    h.conn.resync("40-0");
+    expect(h.last().url).toContain("last_event_id=40-0");
+    h.last().accept();
+    h.last().push(delta("41-0", "after"));
+    expect(h.events.at(-1)).toMatchObject({ kind: "delta", text: "after" });
+  });
+
+  it("pauses likewise after an edit's message, reply_requested and reply_withdrawn, but not a plain message", () => {
+    h.last().accept();
+    h.last().push({ type: "message", id: "10-0", message_id: "10-0", source: "human", msg: "Hi", timestamp: "t", seq: 1 });
+    h.last().push(delta("11-0", "live"));
+    expect(h.events.map((e) => e.kind)).toEqual(["message", "delta"]);
+    const changing = [
+      { type: "message", id: "12-0", message_id: "12-0", source: "human", msg: "Fixed", timestamp: "t", seq: 2, edit_of: "10-0", version: 2, versions: 2 },
+      { type: "reply_requested", id: "13-0", kind: "regenerate", reply_to: "12-0", message_id: "14-0", seq: 3 },
+      { type: "reply_withdrawn", id: "15-0", reply_to: "12-0", seq: 3, leaf: "14-0" },
+    ];
+    for (const frame of changing) {
+      const before = h.events.length;
+      h.last().push(frame);
+      h.last().push(delta("99-0", "dropped"));
+      expect(h.events.slice(before).map((e) => e.kind)).toEqual([frame.type]);
+      h.conn.resync(frame.id);
+      h.last().accept();
+    }
+  });
+});

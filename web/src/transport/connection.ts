@@ -1,13 +1,16 @@
 // Owns the chat WebSocket of one session: connects, reconnects with jittered backoff, resumes
 // from the last event id, validates every frame and drops events already delivered, and keeps
-// unacknowledged messages to resend them (with the same client id, so the server stores each
-// once). It knows nothing of React or of the conversation; `onEvent` receives each new event once,
+// unacknowledged messages, edits, regenerates and continues to resend them (with the same client
+// id, so the server stores and answers each once). After `resync_required` or an event that shows
+// another branch (`changesBranch`) it delivers nothing more until the owner has reloaded the
+// history and says where to go on from (`resync`). It knows nothing of React or of the conversation; `onEvent` receives each new event once,
 // in stream order.
 //
 // Not thread-safe in any sense that matters in a browser: every method and callback runs on the
 // page's single event loop.
 import { backoffDelay, defaultBackoff, type BackoffConfig } from "./backoff";
 import {
+  changesBranch,
   chatUrl,
   clientFrames,
   closeCodes,
@@ -82,9 +85,11 @@ export class ChatConnection {
   private awaitingPong = false;
   private opened = false;
   private pausedForResync = false;
-  /** Messages sent but not yet acknowledged, by client id, in send order. */
+  /** Frames of turns (messages, edits, regenerates, continues) not yet acknowledged, by client id, in send order. */
   private readonly outbox = new Map<string, string>();
+  /** Stops and switches asked for while no socket was open, sent on the next open. */
   private readonly pendingStops = new Set<string>();
+  private readonly pendingSwitches: string[] = [];
   /** Messages to stop as soon as their ack tells their id, by client id. */
   private readonly stopOnAck = new Set<string>();
 
@@ -112,8 +117,34 @@ export class ChatConnection {
 
   /** Queues a user message; it is (re)sent on every (re)connect until acknowledged. */
   send(text: string, clientId: string): void {
-    this.outbox.set(clientId, text);
-    if (this.isOpen()) this.socket!.send(clientFrames.message(text, clientId));
+    this.sendTurn(clientId, clientFrames.message(text, clientId));
+  }
+
+  /** A new version of user message `messageId`; resent like a message until acknowledged. */
+  edit(messageId: string, text: string, clientId: string): void {
+    this.sendTurn(clientId, clientFrames.edit(messageId, text, clientId));
+  }
+
+  /** A new version of reply `messageId`; resent like a message until acknowledged. */
+  regenerate(messageId: string, clientId: string): void {
+    this.sendTurn(clientId, clientFrames.regenerate(messageId, clientId));
+  }
+
+  /** The rest of reply `messageId`, cut at the token limit; resent like a message until acknowledged. */
+  continueReply(messageId: string, clientId: string): void {
+    this.sendTurn(clientId, clientFrames.continue(messageId, clientId));
+  }
+
+  /** Shows version `version` of message `messageId`; no ack: a `branch` event follows. */
+  switchVersion(messageId: string, version: number): void {
+    const frame = clientFrames.switch(messageId, version);
+    if (this.isOpen()) this.socket!.send(frame);
+    else this.pendingSwitches.push(frame);
+  }
+
+  private sendTurn(clientId: string, frame: string): void {
+    this.outbox.set(clientId, frame);
+    if (this.isOpen()) this.socket!.send(frame);
   }
 
   /** Asks the server to stop the reply to user message `messageId`. */
@@ -143,6 +174,14 @@ export class ChatConnection {
     this.lastEventId_ = lastEventId;
     this.pausedForResync = false;
     this.restart();
+  }
+
+  /**
+   * Delivers no more events until `resync`: the owner reloads the history (the server said it
+   * lost track of a message this page showed) and says where to go on from.
+   */
+  holdForReload(): void {
+    this.pausedForResync = true;
   }
 
   /** Reconnects at once (the browser came back online, or the user asked). */
@@ -190,9 +229,10 @@ export class ChatConnection {
       this.attempt = 0;
       this.setStatus("open");
       this.startHeartbeat(ws);
-      for (const [clientId, text] of this.outbox) ws.send(clientFrames.message(text, clientId));
+      for (const frame of this.outbox.values()) ws.send(frame);
       for (const id of this.pendingStops) ws.send(clientFrames.stop(id));
       this.pendingStops.clear();
+      for (const frame of this.pendingSwitches.splice(0)) ws.send(frame);
     };
     ws.onmessage = (ev) => {
       if (this.socket !== ws) return;
@@ -354,6 +394,8 @@ export class ChatConnection {
       if (this.pausedForResync) return;
       if (this.lastEventId_ !== undefined && compareStreamIds(ev.eventId, this.lastEventId_) <= 0) return;
       this.lastEventId_ = ev.eventId;
+      // Another branch is shown from here on: the owner reloads it, then resyncs from this event.
+      if (changesBranch(ev)) this.pausedForResync = true;
     }
     this.opts.onEvent(ev);
   }

@@ -16,6 +16,19 @@ export interface HistoryMessage {
   error?: string;
   /** The client's own id of a human message, when the server echoes it. */
   clientId?: string;
+  /** For bot messages: why the reply ended when it matters; "length" (the token limit) can be continued. */
+  finish?: string;
+  /** Which of the message's versions this is (1-based) and how many there are; absent: the only one. */
+  version?: number;
+  versions?: number;
+  /** An edit: the id of the message this is a new version of (`message` events only). */
+  editOf?: string;
+}
+
+/** Where a message stands among its versions (docs/protocol.md "Versions"). */
+export interface VersionInfo {
+  version: number;
+  versions: number;
 }
 
 export interface SessionSnapshot {
@@ -83,6 +96,9 @@ export type ErrorCode =
   | "unavailable"
   | "session_expired"
   | "conversation_full"
+  | "message_not_found"
+  | "invalid_target"
+  | "reply_in_progress"
   | "internal"
   | "model_failed"
   | (string & {});
@@ -91,7 +107,23 @@ export type ErrorCode =
 export type ServerEvent =
   | { kind: "ack"; clientId?: string; messageId: string; duplicate: boolean }
   | { kind: "message"; eventId: string; message: HistoryMessage }
-  | { kind: "reply_start"; eventId: string; replyTo: string }
+  | {
+      kind: "reply_start";
+      eventId: string;
+      replyTo: string;
+      /** A new version of the reply (absent for the first): how it was asked for and its place. */
+      request?: "regenerate" | "continue";
+      /** For a continue: the reply whose text this one starts with. */
+      continueOf?: string;
+      version?: number;
+      versions?: number;
+    }
+  /** A new version of reply `messageId` to `replyTo` was asked for; the branch changes. */
+  | { kind: "reply_requested"; eventId: string; replyTo: string; request: "regenerate" | "continue"; messageId: string; clientId?: string }
+  /** A queued regenerate or continue was stopped before a worker took it; the branch ending at `leaf` is back. */
+  | { kind: "reply_withdrawn"; eventId: string; replyTo: string; leaf: string }
+  /** A switch made version `version` of `versions` of `messageId` the one shown. */
+  | { kind: "branch"; eventId: string; leaf: string; messageId: string; version: number; versions: number }
   | { kind: "delta"; eventId: string; replyTo: string; text: string }
   | { kind: "reply_discard"; eventId: string; replyTo: string }
   /** Where a message of this socket waits for a worker, with the server's words for it. */
@@ -141,6 +173,11 @@ export const wire = {
   stop: "stop",
   stopMessageId: "message_id",
   ping: "ping",
+  edit: "edit",
+  regenerate: "regenerate",
+  continue: "continue",
+  switch: "switch",
+  targetId: "message_id",
   // server frames
   ack: "ack",
   ackMessageId: "id",
@@ -160,6 +197,16 @@ export const wire = {
   resyncRequired: "resync_required",
   waiting: "waiting",
   messageWithdrawn: "message_withdrawn",
+  replyRequested: "reply_requested",
+  replyWithdrawn: "reply_withdrawn",
+  branch: "branch",
+  requestKind: "kind",
+  continueOf: "continue_of",
+  editOf: "edit_of",
+  version: "version",
+  versions: "versions",
+  leaf: "leaf",
+  finish: "finish",
   // the history entry nested in `message` events, and in `reply_end` and `error` events
   nestedMessage: "message",
   nestedReply: "reply",
@@ -250,6 +297,30 @@ function optIdStr(o: Json, field: string, where = ""): string | undefined {
   return idStr(o, field, where);
 }
 
+function count(o: Json, field: string, where = ""): number {
+  const v = o[field];
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 1) throw new FrameError(`${where}${field}: expected a whole number from 1`);
+  return v;
+}
+
+/**
+ * `version` and `versions` come together or not at all, with 1 <= version <= versions; absent
+ * means the message has no other version.
+ */
+function optVersion(o: Json, where = ""): VersionInfo | undefined {
+  if ((o[wire.version] ?? null) === null && (o[wire.versions] ?? null) === null) return undefined;
+  const version = count(o, wire.version, where);
+  const versions = count(o, wire.versions, where);
+  if (version > versions) throw new FrameError(`${where}${wire.version}: ${version} is more than versions (${versions})`);
+  return { version, versions };
+}
+
+function requestKind(o: Json, field: string): "regenerate" | "continue" {
+  const v = o[field];
+  if (v !== "regenerate" && v !== "continue") throw new FrameError(`${field}: expected "regenerate" or "continue"`);
+  return v;
+}
+
 function eventId(o: Json): string {
   const v = o[wire.eventId];
   if (!isStreamId(v)) throw new FrameError(`${wire.eventId}: expected a stream id like 1700000000000-0`);
@@ -275,6 +346,15 @@ export function parseHistoryMessage(v: unknown, where = "message."): HistoryMess
   if (err !== undefined) out.error = err;
   const clientId = optStr(v, wire.clientId, where);
   if (clientId !== undefined) out.clientId = clientId;
+  const finish = optStr(v, wire.finish, where);
+  if (finish !== undefined) out.finish = finish;
+  const version = optVersion(v, where);
+  if (version) {
+    out.version = version.version;
+    out.versions = version.versions;
+  }
+  const editOf = optIdStr(v, wire.editOf, where);
+  if (editOf !== undefined) out.editOf = editOf;
   return out;
 }
 
@@ -292,6 +372,10 @@ function eventMessage(o: Json, nestedKey: string, fallbackSource: "human" | "bot
     [wire.stopped]: o[wire.stopped],
     [wire.error]: typeof o[wire.error] === "string" ? o[wire.error] : undefined,
     [wire.clientId]: o[wire.clientId],
+    [wire.finish]: o[wire.finish],
+    [wire.version]: o[wire.version],
+    [wire.versions]: o[wire.versions],
+    [wire.editOf]: o[wire.editOf],
   };
   return parseHistoryMessage(flat, "");
 }
@@ -325,8 +409,40 @@ function toEvent(o: Json): ServerEvent {
       };
     case wire.message:
       return { kind: "message", eventId: eventId(o), message: eventMessage(o, wire.nestedMessage, "human") };
-    case wire.replyStart:
-      return { kind: "reply_start", eventId: eventId(o), replyTo: idStr(o, wire.replyTo) };
+    case wire.replyStart: {
+      const ev: ServerEvent = { kind: "reply_start", eventId: eventId(o), replyTo: idStr(o, wire.replyTo) };
+      if (o[wire.requestKind] !== undefined) ev.request = requestKind(o, wire.requestKind);
+      const continueOf = optIdStr(o, wire.continueOf);
+      if (continueOf !== undefined) {
+        if (ev.request !== "continue") throw new FrameError(`${wire.continueOf}: only a continue has it`);
+        ev.continueOf = continueOf;
+      }
+      const version = optVersion(o);
+      if (version) {
+        ev.version = version.version;
+        ev.versions = version.versions;
+      }
+      return ev;
+    }
+    case wire.replyRequested: {
+      const ev: ServerEvent = {
+        kind: "reply_requested",
+        eventId: eventId(o),
+        replyTo: idStr(o, wire.replyTo),
+        request: requestKind(o, wire.requestKind),
+        messageId: idStr(o, wire.targetId),
+      };
+      const clientId = optStr(o, wire.clientId);
+      if (clientId !== undefined) ev.clientId = clientId;
+      return ev;
+    }
+    case wire.replyWithdrawn:
+      return { kind: "reply_withdrawn", eventId: eventId(o), replyTo: idStr(o, wire.replyTo), leaf: str(o, wire.leaf) };
+    case wire.branch: {
+      const version = optVersion(o);
+      if (!version) throw new FrameError(`${wire.version}: expected a whole number from 1`);
+      return { kind: "branch", eventId: eventId(o), leaf: idStr(o, wire.leaf), messageId: idStr(o, wire.targetId), ...version };
+    }
     case wire.delta:
       return {
         kind: "delta",
@@ -352,6 +468,8 @@ function toEvent(o: Json): ServerEvent {
         replyTo,
       };
       if (o[wire.stopped] === true) message.stopped = true;
+      const finish = optStr(o, wire.finish);
+      if (finish !== undefined) message.finish = finish;
       return { kind: "reply_end", eventId: eventId(o), replyTo, message, hasText: text !== undefined || typeof o[wire.msg] === "string" };
     }
     case wire.error: {
@@ -485,7 +603,25 @@ export const clientFrames = {
   stop: (messageId: string) =>
     JSON.stringify({ [wire.type]: wire.stop, [wire.stopMessageId]: messageId }),
   ping: () => JSON.stringify({ [wire.type]: wire.ping }),
+  edit: (messageId: string, text: string, clientId: string) =>
+    JSON.stringify({ [wire.type]: wire.edit, [wire.targetId]: messageId, [wire.text]: text, [wire.clientId]: clientId }),
+  regenerate: (messageId: string, clientId: string) =>
+    JSON.stringify({ [wire.type]: wire.regenerate, [wire.targetId]: messageId, [wire.clientId]: clientId }),
+  continue: (messageId: string, clientId: string) =>
+    JSON.stringify({ [wire.type]: wire.continue, [wire.targetId]: messageId, [wire.clientId]: clientId }),
+  switch: (messageId: string, version: number) =>
+    JSON.stringify({ [wire.type]: wire.switch, [wire.targetId]: messageId, [wire.version]: version }),
 };
+
+/**
+ * Events after which the branch shown is another one (docs/protocol.md "Versions"): an edit's
+ * `message`, `reply_requested`, `reply_withdrawn` and `branch`. The client reloads the history
+ * then and reads the events after the one that changed it.
+ */
+export function changesBranch(ev: ServerEvent): ev is Extract<ServerEvent, { eventId: string }> {
+  return (ev.kind === "message" && ev.message.editOf !== undefined)
+    || ev.kind === "reply_requested" || ev.kind === "reply_withdrawn" || ev.kind === "branch";
+}
 
 /**
  * The WebSocket URL for a session, resuming after `lastEventId` when given; `user` for a

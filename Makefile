@@ -15,6 +15,9 @@ FUZZ_SECONDS ?= 60
 TEST_FUZZ_SECONDS ?= 5
 # `make test-sanitize SANITIZE_TARGETS="parley_core_test ..."` builds and runs only those.
 SANITIZE_TARGETS ?=
+# The unit tests `make test` also runs under ASan + UBSan (TEST_SANITIZE=0 leaves them out).
+TEST_SANITIZE ?= 1
+TEST_SANITIZE_TARGETS ?= parley_core_test parley_gateway_test parley_worker_test
 
 .PHONY: all deps llama build web test test-cpp test-web test-sanitize fuzz run bench chaos clean
 
@@ -38,6 +41,7 @@ web: deps
 test: build web
 	$(MAKE) --no-print-directory test-cpp test-web
 	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
+	@if [ "$(TEST_SANITIZE)" != 0 ]; then $(MAKE) --no-print-directory test-sanitize SANITIZE_TARGETS="$(TEST_SANITIZE_TARGETS)"; fi
 
 test-cpp:
 	cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS) $(CTEST_ARGS)

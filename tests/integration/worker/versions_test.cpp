@@ -340,6 +340,76 @@ TEST_P(versions_e2e, a_second_tab_sees_edits_switches_and_regenerations) {
   for (std::size_t i = 1; i < ids.size(); ++i) EXPECT_NE(ids[i - 1], ids[i]);
 }
 
+TEST_P(versions_e2e, a_message_sent_while_a_regenerate_streams_follows_the_new_version) {
+  worker_process worker(redis.url(), dir.path(), "w1", {"--max-new-tokens", "24", "--flush-tokens", "1"});
+  auto token = new_session();
+  ws_client ws;
+  connect(ws, token);
+  auto [h1, b1] = turn(ws, "Once upon a time");
+  frame_list frames;
+  auto ack = request(ws, {{"type", "regenerate"}, {"message_id", b1}}, frames);
+  ASSERT_EQ(json_str(ack, "type"), "ack");
+  // Queued behind the regenerate, in the same conversation: answered after it, on its branch.
+  auto h2 = send_message(ws, "And then?", &frames);
+  ASSERT_TRUE(read_until(ws, frames, has_frame("reply_end", h2))) << worker.log_text();
+  std::size_t regen_end = 0, next_start = 0;
+  for (std::size_t i = 0; i < frames.size(); ++i) {
+    if (json_str(frames[i], "type") == "reply_end" && json_str(frames[i], "reply_to") == h1) regen_end = i;
+    if (json_str(frames[i], "type") == "reply_start" && json_str(frames[i], "reply_to") == h2) next_start = i;
+  }
+  ASSERT_GT(regen_end, 0u);
+  EXPECT_LT(regen_end, next_start) << "the turns interleaved";
+  const auto b1v2 = json_str(frames[regen_end], "message_id");
+  // The branch in list order, as a burst reads (h1 h2 b1v2 b2: the follow-up was stored before
+  // the new version); clients pair replies by reply_to.
+  auto shown = history(token);
+  ASSERT_EQ(shown.size(), 4u) << json::serialize(shown);
+  std::vector<std::string> ids;
+  for (const auto& m : shown) ids.push_back(json_str(m.as_object(), "id"));
+  EXPECT_EQ(ids[0], h1);
+  EXPECT_EQ(ids[1], h2);
+  EXPECT_EQ(ids[2], b1v2);
+  EXPECT_EQ(int_of(shown[2].as_object(), "version"), 2);
+  EXPECT_EQ(json_str(shown[3].as_object(), "reply_to"), h2);
+  // The follow-up hangs off the new version: switching to the first one leaves it behind.
+  frame_list back;
+  ASSERT_TRUE(ws.send_text(json::serialize(json::object{{"type", "switch"}, {"message_id", b1v2}, {"version", 1}})));
+  ASSERT_TRUE(read_until(ws, back, has_frame("branch")));
+  shown = history(token);
+  ASSERT_EQ(shown.size(), 2u) << json::serialize(shown);
+  EXPECT_EQ(json_str(shown[1].as_object(), "id"), b1);
+}
+
+TEST_P(versions_e2e, resuming_mid_regenerate_gives_the_new_version_exactly_once) {
+  worker_process worker(redis.url(), dir.path(), "w1", {"--max-new-tokens", "200", "--flush-tokens", "1"});
+  auto token = new_session();
+  std::string h1, b1;
+  frame_list frames;
+  {
+    ws_client ws;
+    connect(ws, token);
+    std::tie(h1, b1) = turn(ws, "Once upon a time");
+    auto ack = request(ws, {{"type", "regenerate"}, {"message_id", b1}}, frames);
+    ASSERT_EQ(json_str(ack, "type"), "ack");
+    ASSERT_TRUE(read_until(ws, frames, has_frame("delta", h1)));
+    ws.drop();
+  }
+  std::string last_id;
+  for (const auto& f : frames)
+    if (!json_str(f, "id").empty() && json_str(f, "type") != "ack") last_id = json_str(f, "id");
+  ws_client again;
+  connect(again, token, last_id);
+  ASSERT_TRUE(read_until(again, frames, has_frame("reply_end", h1))) << worker.log_text();
+  const auto ids = event_ids(frames);
+  for (std::size_t i = 1; i < ids.size(); ++i) EXPECT_NE(ids[i - 1], ids[i]) << "an event came twice";
+  const auto* end = find_frame(frames, "reply_end", h1);
+  EXPECT_EQ(assembled_reply(frames, h1), json_str(*end, "text"));
+  auto shown = history(token);
+  ASSERT_EQ(shown.size(), 2u);
+  EXPECT_EQ(json_str(shown[1].as_object(), "msg"), json_str(*end, "text"));
+  EXPECT_EQ(int_of(shown[1].as_object(), "versions"), 2);
+}
+
 INSTANTIATE_TEST_SUITE_P(redis, versions_e2e, both_redis_kinds, redis_kind_name);
 
 }  // namespace

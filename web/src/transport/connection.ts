@@ -10,6 +10,7 @@
 // page's single event loop.
 import { backoffDelay, defaultBackoff, type BackoffConfig } from "./backoff";
 import {
+  applyReady,
   changesBranch,
   chatUrl,
   clientFrames,
@@ -370,6 +371,7 @@ export class ChatConnection {
     if (ev.kind === "ignored") return;
     // Connected without a position: continue from where the stream stood when we joined.
     if (ev.kind === "ready" && this.lastEventId_ === undefined) this.lastEventId_ = ev.lastEventId;
+    applyReady(ev);
     if (ev.kind === "ack" && ev.clientId !== undefined) {
       this.outbox.delete(ev.clientId);
       if (this.stopOnAck.delete(ev.clientId)) this.stop(ev.messageId);

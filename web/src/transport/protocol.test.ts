@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { chatUrl, clientBodies, clientFrames, codePointLength, compareStreamIds, errorDetail, isStreamId, parseConversationPage, parseRenamed, parseServerFrame, parseSession, parseUser } from "./protocol";
+import { applyReady, chatUrl, clientBodies, clientFrames, codePointLength, compareStreamIds, errorDetail, isStreamId, limits, parseConversationPage, parseRenamed, parseServerFrame, parseSession, parseUser } from "./protocol";
 
 const ok = (raw: unknown) => {
   const r = parseServerFrame(typeof raw === "string" ? raw : JSON.stringify(raw));
@@ -13,6 +13,19 @@ const err = (raw: unknown) => {
 };
 
 const botEntry = { id: "b1", source: "bot", msg: "Hello!", timestamp: "2026-11-26T22:00:00.000Z", seq: 1, reply_to: "u1" };
+
+describe("the ready frame's limits", () => {
+  it("are checked and then used by every counter", () => {
+    expect(err({ type: "ready", last_event_id: "1-0", max_message_chars: "10" })).toContain("max_message_chars");
+    expect(err({ type: "ready", last_event_id: "1-0", max_message_chars: 0 })).toContain("max_message_chars");
+    const before = limits.maxMessageChars;
+    applyReady(ok({ type: "ready", last_event_id: "1-0", max_message_chars: 1234 }));
+    expect(limits.maxMessageChars).toBe(1234);
+    applyReady(ok({ type: "ready", last_event_id: "1-0" }));
+    expect(limits.maxMessageChars).toBe(1234);
+    limits.maxMessageChars = before;
+  });
+});
 
 describe("parseServerFrame", () => {
   it("reads the gateway's ack", () => {
@@ -57,6 +70,8 @@ describe("parseServerFrame", () => {
   it("reads ready, resync_required and ignores pong", () => {
     expect(ok({ type: "ready", token: "T", name: "Ada", session_start: "s", last_event_id: "12-3" })).toEqual({ kind: "ready", lastEventId: "12-3" });
     expect(ok({ type: "ready", token: "T", name: "Ada", session_start: "s", last_event_id: "" })).toEqual({ kind: "ready" });
+    expect(ok({ type: "ready", token: "T", name: "Ada", session_start: "s", last_event_id: "1-0", max_message_chars: 500 })).toEqual(
+      { kind: "ready", lastEventId: "1-0", maxMessageChars: 500 });
     expect(ok({ type: "resync_required", message: "reload" })).toEqual({ kind: "resync_required" });
     expect(ok({ type: "pong" })).toEqual({ kind: "ignored", type: "pong" });
   });

@@ -59,7 +59,10 @@ export interface ConversationPage {
   nextCursor: string | null;
 }
 
-/** Limits the gateway enforces with its defaults (docs/configuration.md); it does not publish them. */
+/**
+ * Limits the gateway enforces, with its defaults (docs/configuration.md) until it says otherwise:
+ * the `ready` frame announces MAX_MESSAGE_CHARS (applyReady).
+ */
 export const limits = {
   /** MAX_MESSAGE_CHARS, counted in Unicode code points as the gateway counts. */
   maxMessageChars: 8000,
@@ -157,7 +160,7 @@ export type ServerEvent =
     }
   | { kind: "resync_required" }
   /** Sent once per connection: where the session's event stream stands now. */
-  | { kind: "ready"; lastEventId?: string }
+  | { kind: "ready"; lastEventId?: string; maxMessageChars?: number }
   | { kind: "ignored"; type: string };
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string };
@@ -223,6 +226,7 @@ export const wire = {
   sessionStart: "session_start",
   messages: "messages",
   lastEventId: "last_event_id",
+  maxMessageChars: "max_message_chars",
   detail: "detail",
   // a person and their conversations
   user: "user",
@@ -502,10 +506,14 @@ function toEvent(o: Json): ServerEvent {
     case wire.messageWithdrawn:
       return { kind: "message_withdrawn", eventId: eventId(o), messageId: idStr(o, "message_id") };
     case wire.ready: {
+      const max = o[wire.maxMessageChars];
+      if (max !== undefined && !(typeof max === "number" && Number.isInteger(max) && max > 0))
+        throw new FrameError(`${wire.maxMessageChars}: expected a positive whole number`);
+      const limit = max === undefined ? {} : { maxMessageChars: max as number };
       const last = o[wire.lastEventId];
-      if (last === undefined || last === null || last === "") return { kind: "ready" };
+      if (last === undefined || last === null || last === "") return { kind: "ready", ...limit };
       if (!isStreamId(last)) throw new FrameError(`${wire.lastEventId}: expected a stream id`);
-      return { kind: "ready", lastEventId: last };
+      return { kind: "ready", lastEventId: last, ...limit };
     }
     default:
       if (ignoredTypes.has(type)) return { kind: "ignored", type };
@@ -634,4 +642,9 @@ export function chatUrl(base: string, token: string, lastEventId?: string, user?
   if (lastEventId !== undefined) u.searchParams.set(wire.lastEventId, lastEventId);
   if (user !== undefined) u.searchParams.set(wire.user, user);
   return u.toString();
+}
+
+/** Takes the limits a `ready` frame announces, so every counter uses the server's own number. */
+export function applyReady(ev: ServerEvent): void {
+  if (ev.kind === "ready" && ev.maxMessageChars !== undefined) limits.maxMessageChars = ev.maxMessageChars;
 }

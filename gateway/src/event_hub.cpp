@@ -16,6 +16,11 @@ void event_hub::attach() {
   sub_.on_reconnect([this] {
     for_each([](event_sink& s) { s.on_resubscribed(); });
   });
+  sub_.on_moving([this](std::string_view channel) {
+    const auto token = token_of(channel);
+    if (token.empty()) return;
+    for (auto& s : sinks_of(token)) s->on_channel_moving();
+  });
 }
 
 std::string_view event_hub::token_of(std::string_view channel) { return token_of_notify_channel(channel); }

@@ -387,6 +387,15 @@ void ws_session::on_resubscribed() {
   });
 }
 
+void ws_session::on_channel_moving() {
+  net::post(ws_.get_executor(), [self = shared_from_this()] {
+    if (self->done_) return;
+    // Live events are dropped from now on (they are in the stream); the replay after the move,
+    // or the retry scheduled here should none come, sends them in order.
+    if (self->events_.replay_failed()) net::co_spawn(self->ws_.get_executor(), self->retry_sync(self), net::detached);
+  });
+}
+
 void ws_session::go_away() {
   net::post(ws_.get_executor(),
             [self = shared_from_this()] { self->close_with(close_code::going_away, "server shutting down"); });

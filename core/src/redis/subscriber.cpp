@@ -236,12 +236,15 @@ class sharded_router : public std::enable_shared_from_this<sharded_router> {
  public:
   static constexpr std::chrono::milliseconds settle{100};
   static constexpr std::chrono::milliseconds recheck{1000};
+  // How long a node that dropped a channel is not taken for its owner again (channel_state).
+  static constexpr std::chrono::seconds dropped_memory{10};
 
   sharded_router(net::any_io_executor ex, config cfg, client& map)
       : ex_(ex), strand_(net::make_strand(ex)), cfg_(std::move(cfg)), map_(map), timer_(strand_) {}
 
   void on_message(subscriber::message_handler fn) { on_message_ = std::move(fn); }
   void on_reconnect(std::function<void()> fn) { on_reconnect_ = std::move(fn); }
+  void on_moving(std::function<void(std::string_view)> fn) { on_moving_ = std::move(fn); }
 
   void start() {
     net::dispatch(strand_, [self = shared_from_this()] {
@@ -321,6 +324,12 @@ class sharded_router : public std::enable_shared_from_this<sharded_router> {
   struct channel_state {
     int refs = 0;
     std::string node;
+    // The node that last dropped the channel (sunsubscribe, MOVED) and when: a map read soon
+    // after may still name it (CLUSTER FAILOVER demotes it before every node agrees), and a
+    // demoted master accepts SSUBSCRIBE as a replica while messages published at the new master
+    // do not reach it yet; so it is not taken for the owner again for a while.
+    std::string dropped_by;
+    std::chrono::steady_clock::time_point dropped_at;
   };
 
   std::string owner(const std::string& channel) const {
@@ -361,8 +370,13 @@ class sharded_router : public std::enable_shared_from_this<sharded_router> {
     {
       std::lock_guard lock(mu_);
       auto it = channels_.find(channel);
-      if (it != channels_.end() && it->second.node == at) it->second.node.clear();
+      if (it != channels_.end() && it->second.node == at) {
+        it->second.node.clear();
+        it->second.dropped_by = at;
+        it->second.dropped_at = std::chrono::steady_clock::now();
+      }
     }
+    if (on_moving_) on_moving_(channel);
     map_.refresh_map();
     wake();
   }
@@ -394,8 +408,13 @@ class sharded_router : public std::enable_shared_from_this<sharded_router> {
     bool settled = true;
     {
       std::lock_guard lock(mu_);
+      const auto now = std::chrono::steady_clock::now();
       for (auto& [ch, c] : channels_) {
         auto want = owner(ch);
+        if (!c.dropped_by.empty()) {
+          if (want != c.dropped_by || now - c.dropped_at > dropped_memory) c.dropped_by.clear();
+          else want.clear();
+        }
         if (want != c.node) {
           moves.push_back(
               {ch, c.node.empty() ? nullptr : node_locked(c.node), want.empty() ? nullptr : node_locked(want), want});
@@ -411,6 +430,7 @@ class sharded_router : public std::enable_shared_from_this<sharded_router> {
     };
     std::vector<target> targets;
     for (auto& m : moves) {
+      if (on_moving_) on_moving_(m.channel);
       if (m.from) m.from->unsubscribe(m.channel);
       if (!m.to) continue;
       m.to->subscribe(m.channel);
@@ -449,6 +469,7 @@ class sharded_router : public std::enable_shared_from_this<sharded_router> {
   bool started_ = false;  // strand_
   bool stopped_ = false;  // strand_
   subscriber::message_handler on_message_;
+  std::function<void(std::string_view)> on_moving_;
   std::function<void()> on_reconnect_;
 
   mutable std::mutex mu_;
@@ -466,6 +487,10 @@ void subscriber::on_message(message_handler fn) {
   if (impl_) impl_->on_message(std::move(fn));
   else sharded_->on_message(std::move(fn));
 }
+void subscriber::on_moving(std::function<void(std::string_view)> fn) {
+  if (sharded_) sharded_->on_moving(std::move(fn));
+}
+
 void subscriber::on_reconnect(std::function<void()> fn) {
   if (impl_) impl_->on_reconnect(std::move(fn));
   else sharded_->on_reconnect(std::move(fn));

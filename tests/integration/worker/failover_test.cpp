@@ -133,5 +133,56 @@ TEST(cluster_failover, with_wait_replicas_no_acknowledged_message_is_lost) {
   ASSERT_TRUE(read_until(ws, frames, has_frame("reply_end", id), 60s)) << worker.log_text();
 }
 
+// CLUSTER FAILOVER mid-reply (a planned switch: no data lost): the old master of the session's
+// slot becomes a replica and pushes `sunsubscribe` for the session's channel; the gateway moves the
+// subscription to the new master and replays from the event stream, so the client gets the whole
+// reply, every event once.
+TEST(cluster_failover, a_planned_failover_mid_reply_misses_and_doubles_nothing) {
+  temp_dir dir;
+  redis_cluster cluster(dir.path() / "cluster");
+  gateway_process gateway(cluster.url(), dir.path());
+  worker_process worker(cluster.url(), dir.path(), "w1",
+                        {"--max-new-tokens", "1500", "--ignore-eos", "true", "--flush-tokens", "1"});
+  const auto token = new_session(gateway.port());
+  ws_client ws;
+  connect_chat(ws, gateway.port(), token);
+  frame_list frames;
+  const auto id = send_message(ws, "Once upon a time", &frames);
+  ASSERT_TRUE(read_until(ws, frames, has_frame("delta", id)));
+
+  const std::string key = "parley:{" + token + "}:session";
+  auto& master = cluster.master_of(key);
+  redis_server* replica = nullptr;
+  for (std::size_t i = 0; i < cluster.size(); ++i) {
+    auto& n = cluster.node(i);
+    const auto info = n.command_str({"INFO", "replication"});
+    if (info.find("role:slave") != std::string::npos &&
+        info.find("master_port:" + std::to_string(master.port()) + "\r") != std::string::npos)
+      replica = &n;
+  }
+  ASSERT_TRUE(replica) << "no replica of the session's master";
+  ASSERT_EQ(replica->command_str({"CLUSTER", "FAILOVER"}), "OK");
+  ASSERT_TRUE(wait_until([&] { return &cluster.master_of(key) == replica; }, 30s)) << "the replica was not promoted";
+  const auto promoted_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+
+  ASSERT_TRUE(read_until(ws, frames, has_frame("reply_end", id), 60s)) << worker.log_text() << gateway.log_text();
+  const auto ids = event_ids(frames);
+  auto split = [](const std::string& s) {
+    auto d = s.find('-');
+    return std::pair{std::stoull(s.substr(0, d)), std::stoull(s.substr(d + 1))};
+  };
+  for (std::size_t i = 1; i < ids.size(); ++i) EXPECT_LT(split(ids[i - 1]), split(ids[i])) << "an event twice or out of order";
+  const auto* end = find_frame(frames, "reply_end", id);
+  // The reply was still being written when the new master took over: its later events reached
+  // the client through the moved subscription (or the replay after it).
+  ASSERT_TRUE(end->contains("end_us"));
+  EXPECT_GT(end->at("end_us").as_int64(), promoted_us) << "the reply ended before the failover: make it longer";
+  EXPECT_EQ(assembled_reply(frames, id), json_str(*end, "text"));
+  const auto messages = history(gateway.port(), token);
+  ASSERT_EQ(messages.size(), 2u);
+  EXPECT_EQ(json_str(messages[1].as_object(), "msg"), json_str(*end, "text"));
+}
+
 }  // namespace
 }  // namespace parley::test

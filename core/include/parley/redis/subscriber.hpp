@@ -41,6 +41,11 @@ class subscriber {
   // Handlers are set before start().
   void on_message(message_handler fn);
   void on_reconnect(std::function<void()> fn);
+  // Sharded: `channel` is leaving the node that delivered it (dropped there, or its slot moved).
+  // Until on_reconnect fires after the move, messages on it may be missing, and the first ones
+  // from its new owner may arrive before that on_reconnect: a consumer that orders by id must not
+  // take them as the next ones (the gateway drops them and replays its stream). Classic: never.
+  void on_moving(std::function<void(std::string_view channel)> fn);
 
   void start();
   void stop();

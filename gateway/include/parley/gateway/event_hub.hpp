@@ -26,6 +26,9 @@ class event_sink {
   virtual void on_event(protocol::stream_id id, std::shared_ptr<const std::string> json) = 0;
   // Pub/sub reconnected: messages may have been lost; re-read the event stream.
   virtual void on_resubscribed() = 0;
+  // This session's channel is moving to another node: until the replay that follows, a live event
+  // may come after missing ones; take none as the next (redis::subscriber::on_moving).
+  virtual void on_channel_moving() = 0;
   // The gateway is shutting down: close with 1001.
   virtual void go_away() = 0;
   // The conversation was deleted (DELETE /api/conversations/{token}, on any gateway): close with 4004.

@@ -60,6 +60,7 @@ class ws_session : public event_sink, public std::enable_shared_from_this<ws_ses
 
   void on_event(protocol::stream_id id, std::shared_ptr<const std::string> json) override;
   void on_resubscribed() override;
+  void on_channel_moving() override;
   void go_away() override;
   void on_deleted() override;
 

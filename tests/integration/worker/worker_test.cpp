@@ -128,23 +128,11 @@ TEST_P(worker_e2e, resuming_after_a_disconnect_mid_reply_gives_identical_text) {
     ASSERT_TRUE(read_until(ws, frames, has_frame("delta", id)));
     ws.drop();
   }
-  std::string last_id;
-  for (const auto& f : frames)
-    if (!json_str(f, "id").empty() && json_str(f, "type") != "ack") last_id = json_str(f, "id");
   ws_client again;
-  connect(again, token, last_id);
+  connect(again, token, last_event_id(frames));
   ASSERT_TRUE(read_until(again, frames, has_frame("reply_end", id))) << worker.log_text();
   // No event twice, none missing: the ids are strictly increasing across both connections.
-  std::vector<std::string> ids;
-  for (const auto& f : frames)
-    if (json_str(f, "type") != "ack" && !json_str(f, "id").empty()) ids.push_back(json_str(f, "id"));
-  for (std::size_t i = 1; i < ids.size(); ++i) {
-    auto split = [](const std::string& s) {
-      auto d = s.find('-');
-      return std::pair{std::stoull(s.substr(0, d)), std::stoull(s.substr(d + 1))};
-    };
-    EXPECT_LT(split(ids[i - 1]), split(ids[i]));
-  }
+  EXPECT_TRUE(event_ids_increase(frames));
   const auto* end = find_frame(frames, "reply_end", id);
   EXPECT_EQ(assembled_reply(frames, id), json_str(*end, "text"));
   auto messages = history(token);

@@ -4,7 +4,10 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <charconv>
+#include <optional>
 #include <stdexcept>
+#include <utility>
 
 namespace parley::test {
 
@@ -93,6 +96,35 @@ std::vector<std::string> event_ids(const frame_list& frames) {
   for (const auto& f : frames)
     if (json_str(f, "type") != "ack" && !json_str(f, "id").empty()) ids.push_back(json_str(f, "id"));
   return ids;
+}
+
+std::string last_event_id(const frame_list& frames) {
+  const auto ids = event_ids(frames);
+  return ids.empty() ? std::string() : ids.back();
+}
+
+namespace {
+// "MS-SEQ" as numbers; nullopt for anything else.
+std::optional<std::pair<std::uint64_t, std::uint64_t>> stream_id_of(const std::string& id) {
+  const auto dash = id.find('-');
+  if (dash == std::string::npos) return std::nullopt;
+  std::uint64_t ms = 0, seq = 0;
+  const auto* end = id.data() + id.size();
+  auto [p1, e1] = std::from_chars(id.data(), id.data() + dash, ms);
+  auto [p2, e2] = std::from_chars(id.data() + dash + 1, end, seq);
+  if (e1 != std::errc{} || p1 != id.data() + dash || e2 != std::errc{} || p2 != end) return std::nullopt;
+  return std::pair{ms, seq};
+}
+}  // namespace
+
+bool event_ids_increase(const frame_list& frames) {
+  const auto ids = event_ids(frames);
+  for (std::size_t i = 1; i < ids.size(); ++i) {
+    const auto a = stream_id_of(ids[i - 1]);
+    const auto b = stream_id_of(ids[i]);
+    if (!a || !b || !(*a < *b)) return false;
+  }
+  return true;
 }
 
 json::array history(std::uint16_t port, const std::string& token) {

@@ -54,6 +54,13 @@ std::string assembled_reply(const frame_list& frames, const std::string& reply_t
 // Ids of the session events among `frames` (frames with an `id` other than `ack`), in order.
 std::vector<std::string> event_ids(const frame_list& frames);
 
+// The last of them ("" when none): where a client that lost its socket resumes from.
+std::string last_event_id(const frame_list& frames);
+
+// Whether the session events' ids increase strictly, compared as stream ids (numerically, part by
+// part): no event twice and none out of order, across any number of connections.
+bool event_ids_increase(const frame_list& frames);
+
 // GET /refresh_token's `messages`; throws unless it answers 200.
 boost::json::array history(std::uint16_t port, const std::string& token);
 

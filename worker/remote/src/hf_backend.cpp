@@ -124,8 +124,9 @@ net::awaitable<result<generation_result>> hf_backend::generate(generation_reques
   std::vector<std::string> stops{std::string(next_human_turn)};
   stops.insert(stops.end(), req.sampling.stop.begin(), req.sampling.stop.end());
   milliseconds loading_waited{0};
+  const bool continues = !req.history.empty() && req.history.back().speaker == chat_turn::role::assistant;
   auto one = [&](int) -> net::awaitable<attempt_verdict> {
-    co_return co_await attempt(body, stops, loading_waited, out, on_delta, stop);
+    co_return co_await attempt(body, stops, continues, loading_waited, out, on_delta, stop);
   };
   auto retrying = [&](int n, const attempt_verdict& v, milliseconds delay) {
     retries_.fetch_add(1, std::memory_order_relaxed);
@@ -150,7 +151,7 @@ net::awaitable<result<generation_result>> hf_backend::generate(generation_reques
 }
 
 net::awaitable<attempt_verdict> hf_backend::attempt(const std::string& body, const std::vector<std::string>& stops,
-                                                    milliseconds& loading_waited, generation_result& out,
+                                                    bool continues, milliseconds& loading_waited, generation_result& out,
                                                     delta_handler& on_delta, std::stop_token stop) {
   using kind = attempt_verdict::kind;
   // A model that is still loading (503 with estimated_time) is waited for within one attempt,
@@ -177,7 +178,7 @@ net::awaitable<attempt_verdict> hf_backend::attempt(const std::string& body, con
         spdlog::error("hf: unexpected response from {}: {}", cfg_.model_url, redact(msg, cfg_.token));
         co_return attempt_verdict{kind::fail, msg != r->body ? error_code(errc::upstream_error) : error_code(errc::malformed_response), {}};
       }
-      out.text = cut_at_stops(*text, stops);
+      out.text = cut_at_stops(*text, stops, continues);
       out.reason = finish_reason::stop;
       out.prompt_tokens = estimate_tokens(body);
       out.generated_tokens = estimate_tokens(out.text);

@@ -47,13 +47,13 @@ std::string transcript(std::string_view system_prompt, std::span<const chat_turn
   return out;
 }
 
-std::string cut_at_stops(std::string_view text, std::span<const std::string> stops) {
+std::string cut_at_stops(std::string_view text, std::span<const std::string> stops, bool continues) {
   std::size_t cut = text.size();
   for (const auto& s : stops)
     if (!s.empty()) cut = std::min(cut, text.find(s));
   text = text.substr(0, cut);
   auto is_space = [](char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; };
-  while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
+  while (!continues && !text.empty() && is_space(text.front())) text.remove_prefix(1);
   while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
   return std::string(text);
 }

@@ -49,6 +49,8 @@ TEST(cut_at_stops, cuts_at_the_earliest_stop_and_trims) {
   std::vector<std::string> stops{"Human:", "###"};
   EXPECT_EQ(cut_at_stops("  fine ### more Human: x", stops), "fine");
   EXPECT_EQ(cut_at_stops("no stop here\n", stops), "no stop here");
+  // Continuing a reply: the space before the first word stays.
+  EXPECT_EQ(cut_at_stops(" upon a time\nHuman: x", stops, true), " upon a time");
 }
 
 TEST(retry, backoff_grows_with_jitter_and_honours_retry_after) {

@@ -60,8 +60,10 @@ class hf_backend final : public backend {
  private:
   hf_backend(hf_config cfg, http::client client);
   // One request (and the waits for a model still loading); with_retries decides what follows.
+  // `continues`: the request continues a reply (generation_request), whose text keeps its
+  // leading space.
   net::awaitable<attempt_verdict> attempt(const std::string& body, const std::vector<std::string>& stops,
-                                          milliseconds& loading_waited, generation_result& out,
+                                          bool continues, milliseconds& loading_waited, generation_result& out,
                                           delta_handler& on_delta, std::stop_token stop);
 
   hf_config cfg_;

@@ -26,7 +26,9 @@ std::span<const chat_turn> trim_history(std::span<const chat_turn> history, int 
 // (when set) as the first line.
 std::string transcript(std::string_view system_prompt, std::span<const chat_turn> turns);
 
-// Cuts `text` at the first of `stops` (and trims surrounding whitespace, as the seed does).
-std::string cut_at_stops(std::string_view text, std::span<const std::string> stops);
+// Cuts `text` at the first of `stops` (and trims surrounding whitespace, as the seed does). With
+// `continues` (the text continues an earlier reply's), leading whitespace is kept: the first
+// word may need the space that parts it from the old text.
+std::string cut_at_stops(std::string_view text, std::span<const std::string> stops, bool continues = false);
 
 }  // namespace parley::worker::remote

@@ -204,6 +204,29 @@ void keep_server_fields(const json::object& frame, json::object& out) {
   }
 }
 
+// One frame out; false after a failure, recorded in `st`.
+net::awaitable<bool> send_text(ws_stream& ws, const std::string& text, run_state& st) {
+  auto [wec, wn] = co_await ws.async_write(net::buffer(text), use_tuple);
+  if (wec) st.fail("send: " + wec.message());
+  co_return !wec;
+}
+
+// The next frame in; nullopt after a read failure or an error frame, recorded in `st`.
+net::awaitable<std::optional<json::object>> read_frame(ws_stream& ws, beast::flat_buffer& buf, run_state& st) {
+  buf.clear();
+  auto [rec, rn] = co_await ws.async_read(buf, use_tuple);
+  if (rec) {
+    st.fail("read: " + rec.message());
+    co_return std::nullopt;
+  }
+  auto f = json::parse(beast::buffers_to_string(buf.data())).as_object();
+  if (f["type"].as_string() == "error") {
+    st.fail("error frame: " + json::serialize(f));
+    co_return std::nullopt;
+  }
+  co_return f;
+}
+
 // Sends `frame` and reads until the reply it asked for ends (ack, then the first delta and the
 // reply_end for the acked message). False after a failure, recorded in `st`.
 net::awaitable<bool> parley_turn(ws_stream& ws, beast::flat_buffer& buf, const json::object& frame, turn_sample& s,
@@ -211,21 +234,13 @@ net::awaitable<bool> parley_turn(ws_stream& ws, beast::flat_buffer& buf, const j
   const std::string text = json::serialize(frame);
   const auto t0 = steady::now();
   s.sent_us = system_us();
-  auto [wec, wn] = co_await ws.async_write(net::buffer(text), use_tuple);
-  if (wec) {
-    st.fail("send: " + wec.message());
-    co_return false;
-  }
+  if (!co_await send_text(ws, text, st)) co_return false;
   std::string reply_to;
   bool first = true;
   while (true) {
-    buf.clear();
-    auto [rec, rn] = co_await ws.async_read(buf, use_tuple);
-    if (rec) {
-      st.fail("read: " + rec.message());
-      co_return false;
-    }
-    auto f = json::parse(beast::buffers_to_string(buf.data())).as_object();
+    auto got = co_await read_frame(ws, buf, st);
+    if (!got) co_return false;
+    auto& f = *got;
     const auto type = f["type"].as_string();
     const bool mine = !reply_to.empty() && f.contains("reply_to") && f["reply_to"].as_string() == reply_to;
     if (type == "ack") {
@@ -242,9 +257,6 @@ net::awaitable<bool> parley_turn(ws_stream& ws, beast::flat_buffer& buf, const j
       s.server["message_id"] = f["message_id"];
       s.server["reply_to"] = f["reply_to"];
       co_return true;
-    } else if (type == "error") {
-      st.fail("error frame: " + json::serialize(f));
-      co_return false;
     }
   }
 }
@@ -256,24 +268,11 @@ std::string switch_frame(const std::string& message_id, int version) {
 net::awaitable<bool> parley_switch(ws_stream& ws, beast::flat_buffer& buf, const std::string& message_id, int version,
                                    run_state& st) {
   const std::string text = switch_frame(message_id, version);
-  auto [wec, wn] = co_await ws.async_write(net::buffer(text), use_tuple);
-  if (wec) {
-    st.fail("send: " + wec.message());
-    co_return false;
-  }
+  if (!co_await send_text(ws, text, st)) co_return false;
   while (true) {
-    buf.clear();
-    auto [rec, rn] = co_await ws.async_read(buf, use_tuple);
-    if (rec) {
-      st.fail("read: " + rec.message());
-      co_return false;
-    }
-    auto f = json::parse(beast::buffers_to_string(buf.data())).as_object();
-    if (f["type"].as_string() == "branch") co_return true;
-    if (f["type"].as_string() == "error") {
-      st.fail("error frame: " + json::serialize(f));
-      co_return false;
-    }
+    auto got = co_await read_frame(ws, buf, st);
+    if (!got) co_return false;
+    if ((*got)["type"].as_string() == "branch") co_return true;
   }
 }
 

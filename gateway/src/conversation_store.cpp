@@ -135,7 +135,7 @@ net::awaitable<bool> conversation_store::prune_expired(const std::string& user) 
 
 net::awaitable<result<session_snapshot>> conversation_store::create(std::string user, std::string name) {
   const auto ttl = std::to_string(cfg_.conversation_ttl.count());
-  session_snapshot s{new_token(), std::move(name), now_iso8601(), "0-0", {}, user, "", "", 0, 0};
+  session_snapshot s{new_token(), std::move(name), now_iso8601(), "0-0", {}, user, "", ""};
   std::vector<std::string> args{ttl, s.token, std::to_string(now_ms()), std::to_string(cfg_.max_conversations)};
   std::string outcome;
   for (int round = 0; round < 2; ++round) {

@@ -59,7 +59,7 @@ long long now_ms() {
 }  // namespace
 
 net::awaitable<result<session_snapshot>> session_store::create(std::string name) {
-  session_snapshot s{new_token(), std::move(name), now_iso8601(), "0-0", {}, {}, {}, {}, 0, 0};
+  session_snapshot s{new_token(), std::move(name), now_iso8601(), "0-0", {}, {}, {}, {}};
   const auto key = keys::session(s.token);
   std::vector<redis::command> cmds{
       {"HSET", key, std::string(keys::field::name), s.name, std::string(keys::field::session_start),
@@ -79,7 +79,7 @@ net::awaitable<result<session_snapshot>> session_store::load(std::string token, 
   auto r = co_await load_script().run(redis_, scripts::session_keys(token), args);
   if (!r) co_return from_redis(r.error());
   if (r->is_nil()) co_return errc::session_not_found;
-  if (!r->is_array() || r->elements.size() != 8) co_return errc::bad_reply;
+  if (!r->is_array() || r->elements.size() != 6) co_return errc::bad_reply;
   session_snapshot s;
   s.token = std::move(token);
   s.owner = std::move(owner);
@@ -89,8 +89,6 @@ net::awaitable<result<session_snapshot>> session_store::load(std::string token, 
   s.last_event_id = str_of(r->elements[2]);
   for (const auto& e : r->elements[3].elements) s.history.push_back(str_of(e));
   s.leaf = str_of(r->elements[5]);
-  s.next_seq = std::stoll("0" + str_of(r->elements[6]));
-  s.done_seq = std::stoll("0" + str_of(r->elements[7]));
   co_return s;
 }
 

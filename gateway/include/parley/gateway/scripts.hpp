@@ -165,11 +165,11 @@ return {'switched', id}
 // (by the session's own `ttl` when it has one). Returns nil for no session, or one whose owner
 // is not `owner` (so a conversation of a person is invisible to the seed API and to anyone else),
 // else {name, session_start, last_event_id ("0-0" when none), history entries (when asked),
-// title, leaf ("" when none), next_seq, done_seq}; the history and the id are one atomic
-// snapshot, so resuming from that id misses nothing.
+// title, leaf ("" when none)}; the history and the id are one atomic snapshot, so resuming
+// from that id misses nothing.
 inline constexpr std::string_view load = R"lua(
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-local s = redis.call('HMGET', KEYS[1], 'name', 'session_start', 'owner', 'ttl', 'title', 'leaf', 'next_seq', 'done_seq')
+local s = redis.call('HMGET', KEYS[1], 'name', 'session_start', 'owner', 'ttl', 'title', 'leaf')
 if (s[3] or '') ~= ARGV[3] then return false end
 for i = 1, 5 do redis.call('EXPIRE', KEYS[i], s[4] or ARGV[1]) end
 local newest = redis.call('XREVRANGE', KEYS[4], '+', '-', 'COUNT', 1)
@@ -177,7 +177,7 @@ local last_id = '0-0'
 if #newest > 0 then last_id = newest[1][1] end
 local history = {}
 if ARGV[2] == '1' then history = redis.call('LRANGE', KEYS[2], 0, -1) end
-return {s[1] or '', s[2] or '', last_id, history, s[5] or '', s[6] or '', s[7] or '0', s[8] or '0'}
+return {s[1] or '', s[2] or '', last_id, history, s[5] or '', s[6] or ''}
 )lua";
 
 // KEYS: the request stream. ARGV: group, cap. Returns {pending, last_delivered_id, ids}: the

@@ -28,8 +28,6 @@ struct session_snapshot {
   std::string owner;                  // user token of the person who owns it ("": nobody, the seed API)
   std::string title;                  // a conversation's title ("" until its first message)
   std::string leaf;                   // the active branch's last entry ("": the newest entry)
-  long long next_seq = 0;
-  long long done_seq = 0;
 };
 
 struct accept_outcome {

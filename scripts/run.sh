@@ -12,7 +12,7 @@
 # REDIS_PORT .. REDIS_PORT + 5, cluster bus on REDIS_BUS_PORT .. + 5 (default REDIS_PORT + 10000),
 # each with its AOF and nodes.conf in redis/node-I, created with redis-cli --cluster create on
 # the first start and re-formed from nodes.conf on later ones; gateway and workers get every
-# node as a seed.
+# node as a seed and REQUEST_SHARDS=3 (one request stream per master) unless it is set.
 # Then the gateway on PORT (default 3500) and WORKERS workers (default 1). A part that dies after
 # it was up (redis-server answering PING, the gateway and each worker answering /healthz) is
 # restarted after 1 s. A part that dies before it was up, or exits with status 2 (a configuration
@@ -248,7 +248,9 @@ if [ -z "${REDIS_URL:-}" ] && [ "$redis_cluster" = 1 ]; then
     until [ "$(cluster_field $((redis_port + i)) cluster_state)" = ok ]; do sleep 0.2; done
   done
   export REDIS_URL=redis://$(IFS=,; echo "${seeds[*]}")
-  echo "[run] Redis Cluster on $REDIS_URL (data in $state/redis/node-*)"
+  # One request shard per master, so the queue spreads over all three (docs/design.md).
+  export REQUEST_SHARDS=${REQUEST_SHARDS:-3}
+  echo "[run] Redis Cluster on $REDIS_URL (data in $state/redis/node-*, $REQUEST_SHARDS request shards)"
 elif [ -z "${REDIS_URL:-}" ]; then
   supervise redis redis_up redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$state/redis" \
     --appendonly yes --save "" --protected-mode yes &

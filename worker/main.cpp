@@ -50,8 +50,8 @@ int main(int argc, char** argv) {
   };
   wait_signal();
   int status = 0;
-  worker.on_config_error([&](boost::system::error_code ec) {
-    spdlog::critical("--redis-url: {}", ec.message());
+  worker.on_config_error([&](std::string what) {
+    spdlog::critical("{}", what);
     net::post(io, [&] {
       status = 2;
       io.stop();

@@ -1,5 +1,7 @@
 #include <parley/cli.hpp>
 #include <parley/gateway/config.hpp>
+
+#include <parley/keys.hpp>
 #include <parley/logging.hpp>
 
 namespace parley::gateway {
@@ -78,6 +80,11 @@ void register_options(CLI::App& app, gateway_config& c) {
       ->capture_default_str();
   app.add_option("--max-queue", c.max_queue, "Request-queue depth at which messages are refused with busy")
       ->envname("MAX_QUEUE")
+      ->capture_default_str();
+  app.add_option("--request-shards", c.request_shards,
+                 "Request streams the queue is split into; the same on every gateway and worker")
+      ->envname("REQUEST_SHARDS")
+      ->check(CLI::Range(1, keys::max_request_shards))
       ->capture_default_str();
   app.add_option("--redis-wait-replicas", c.wait_replicas,
                  "Ack a message only once this many replicas hold it (Redis WAIT); 0: once the master does")

@@ -64,7 +64,11 @@ int run_server(const gateway_config& cfg) {
   conversation_store conversations(redis, store, cfg);
   event_hub hub(subscriber);
   hub.attach();
-  queue_monitor queue(net::make_strand(ioc), store, cfg);
+  queue_monitor queue(net::make_strand(ioc), store, cfg, [&](std::string what) {
+    spdlog::critical("{}", what);
+    status = 2;
+    ioc.stop();
+  });
   origin_policy origins(cfg.allowed_origins, cfg.allow_localhost_origins);
   static_files files(cfg.static_dir);
   gateway_metrics metrics;

@@ -299,7 +299,7 @@ net::awaitable<boost::system::error_code> session_store::wait_replicas(const std
 }
 
 net::awaitable<result<std::string>> session_store::enqueue_request(std::string token, long long seq, std::string id) {
-  redis::command cmd{"XADD", std::string(keys::requests_stream), "*"};
+  redis::command cmd{"XADD", request_stream_of(token), "*"};
   for (auto& f : encode_request({std::move(token), seq, std::move(id)})) cmd.push_back(std::move(f));
   auto r = co_await redis_.exec(std::move(cmd));
   if (!r) co_return from_redis(r.error());
@@ -332,7 +332,7 @@ net::awaitable<result<stop_outcome>> session_store::stop_or_withdraw(std::string
     if (!request_id.empty()) {
       // Its own slot, so a command of its own. Left behind (another tab's message), the entry
       // costs a worker one read that finds nothing to answer.
-      redis::command del{"XDEL", std::string(keys::requests_stream), std::move(request_id)};
+      redis::command del{"XDEL", request_stream_of(token), std::move(request_id)};
       auto d = co_await redis_.exec(std::move(del));
       if (!d) spdlog::debug("withdrawn request entry not deleted: {}", d.error().message());
     }
@@ -403,9 +403,19 @@ net::awaitable<result<event_page>> session_store::events_after(std::string token
   co_return page;
 }
 
-net::awaitable<result<queue_sample>> session_store::sample_queue(std::size_t cap) {
+net::awaitable<result<std::vector<queue_sample>>> session_store::sample_queues(std::size_t cap) {
+  std::vector<queue_sample> out;
+  for (int shard = 0; shard < streams_.size(); ++shard) {
+    auto s = co_await sample_queue(shard, cap);
+    if (!s) co_return s.error();
+    out.push_back(std::move(*s));
+  }
+  co_return out;
+}
+
+net::awaitable<result<queue_sample>> session_store::sample_queue(int shard, std::size_t cap) {
   cap = std::max<std::size_t>(cap, 1);
-  std::vector<std::string> script_keys{std::string(keys::requests_stream)};
+  std::vector<std::string> script_keys{streams_.stream(shard)};
   std::vector<std::string> args{std::string(keys::workers_group), std::to_string(cap)};
   auto r = co_await queue_depth_script().run(redis_, script_keys, args);
   if (!r) co_return from_redis(r.error());
@@ -426,9 +436,11 @@ net::awaitable<result<queue_sample>> session_store::sample_queue(std::size_t cap
 }
 
 net::awaitable<result<long long>> session_store::queue_depth(std::size_t cap) {
-  auto s = co_await sample_queue(cap);
+  auto s = co_await sample_queues(cap);
   if (!s) co_return s.error();
-  co_return s->depth();
+  long long depth = 0;
+  for (const auto& shard : *s) depth += shard.depth();
+  co_return depth;
 }
 
 net::awaitable<result<long long>> session_store::workers_alive() {

@@ -5,13 +5,15 @@
 
 namespace parley::gateway {
 
-void wait_estimator::observe(const queue_sample& s, clock::time_point at) {
+void wait_estimator::observe(const std::vector<queue_sample>& shards, clock::time_point at) {
   long long taken = 0;
-  if (last_) {
-    // Ids are ordered; the previous waiting entries at or before the new last-delivered id were
-    // delivered since.
-    const auto end = std::upper_bound(last_->waiting.begin(), last_->waiting.end(), s.last_delivered);
-    taken = end - last_->waiting.begin();
+  if (!last_.empty()) {
+    // Ids are ordered within a shard; the previous waiting entries at or before the shard's new
+    // last-delivered id were delivered since.
+    for (std::size_t i = 0; i < shards.size() && i < last_.size(); ++i) {
+      const auto& before = last_[i].waiting;
+      taken += std::upper_bound(before.begin(), before.end(), shards[i].last_delivered) - before.begin();
+    }
   } else {
     first_at_ = at;
   }
@@ -20,7 +22,7 @@ void wait_estimator::observe(const queue_sample& s, clock::time_point at) {
     first_at_ = points_.front().at;
     points_.pop_front();
   }
-  last_ = s;
+  last_ = shards;
 }
 
 std::optional<double> wait_estimator::rate() const {

@@ -50,3 +50,19 @@ TEST(WaitEstimator, EntriesTheSampleNeverSawAreNotCounted) {
 
 }  // namespace
 }  // namespace parley::gateway
+
+namespace parley::gateway {
+namespace {
+
+TEST(WaitEstimator, SumsWhatEveryShardGaveOut) {
+  wait_estimator e(std::chrono::seconds(60), 3);
+  const auto t0 = wait_estimator::clock::time_point{};
+  e.observe(std::vector<queue_sample>{sample(0, {1, 2}), sample(0, {5, 6})}, t0);
+  // Each shard's own last-delivered id says what left it: 1 from the first, 5 and 6 from the second.
+  e.observe(std::vector<queue_sample>{sample(1, {2}), sample(6, {})}, t0 + std::chrono::seconds(1));
+  ASSERT_TRUE(e.rate());
+  EXPECT_DOUBLE_EQ(*e.rate(), 3.0);
+}
+
+}  // namespace
+}  // namespace parley::gateway

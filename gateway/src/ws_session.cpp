@@ -209,7 +209,7 @@ net::awaitable<void> ws_session::queue_and_ack(std::string id, long long seq, bo
     auto queued = co_await ctx_.store.enqueue_request(session_.token, seq, id);
     if (queued) {
       request = protocol::stream_id::parse(*queued);
-      ec = co_await ctx_.store.wait_replicas(std::string(keys::requests_stream));
+      ec = co_await ctx_.store.wait_replicas(ctx_.store.request_stream_of(session_.token));
     } else {
       ec = queued.error();
     }
@@ -310,7 +310,7 @@ net::awaitable<void> ws_session::handle_stop(std::string message_id) {
 void ws_session::report_waiting() {
   const auto workers = ctx_.queue.workers();
   std::erase_if(waiting_, [&](waiting_message& w) {
-    const auto place = ctx_.queue.place(w.request);
+    const auto place = ctx_.queue.place(ctx_.store.request_shard_of(session_.token), w.request);
     if (!place.waiting) return true;
     // The estimate is compared in words, so a frame goes out when what the person reads changes.
     const std::string eta_words = place.eta ? protocol::wait_in_words(*place.eta) : std::string();

@@ -1,4 +1,6 @@
 #include <parley/worker/config.hpp>
+
+#include <parley/keys.hpp>
 #include <parley/cli.hpp>
 #include <parley/logging.hpp>
 
@@ -61,6 +63,11 @@ void register_options(CLI::App& app, worker_config& cfg) {
   app.add_option("--max-concurrent-turns", cfg.max_concurrent_turns, "Sessions this worker answers at once")
       ->envname("MAX_CONCURRENT_TURNS")
       ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  app.add_option("--request-shards", cfg.request_shards,
+                 "Request streams the queue is split into; the same on every gateway and worker")
+      ->envname("REQUEST_SHARDS")
+      ->check(CLI::Range(1, keys::max_request_shards))
       ->capture_default_str();
   add_duration_option(app, "--shutdown-grace", cfg.shutdown_grace,
                       "On SIGTERM, how long running turns may finish before they are handed back",

@@ -10,14 +10,14 @@ namespace parley::worker {
 
 namespace {
 
-const std::string requests{keys::requests_stream};
 const std::string group{keys::workers_group};
 // The dead-letter stream is for operators to inspect; it is trimmed so a poison flood cannot
 // fill Redis.
 constexpr const char* deadletter_maxlen = "100000";
 
-redis::command xadd_request(const std::string& token, long long seq, const std::string& message_id) {
-  redis::command cmd{"XADD", requests, "*"};
+redis::command xadd_request(const std::string& stream, const std::string& token, long long seq,
+                            const std::string& message_id) {
+  redis::command cmd{"XADD", stream, "*"};
   for (auto& f : encode_request({token, seq, message_id})) cmd.push_back(std::move(f));
   return cmd;
 }
@@ -36,7 +36,7 @@ std::chrono::milliseconds request_entry::added_at() const {
   return std::chrono::milliseconds(to_ll(std::string_view(id).substr(0, dash)).value_or(0));
 }
 
-std::vector<request_entry> parse_entries(const redis::value& entries, bool claimed) {
+std::vector<request_entry> parse_entries(const redis::value& entries, bool claimed, int shard) {
   std::vector<request_entry> out;
   if (!entries.is_array()) return out;
   for (const auto& item : entries.elements) {
@@ -46,6 +46,7 @@ std::vector<request_entry> parse_entries(const redis::value& entries, bool claim
     request_entry e;
     e.id = std::string(*id);
     e.claimed = claimed;
+    e.shard = shard;
     const auto& fields = item.elements[1];
     std::vector<std::pair<std::string_view, std::string_view>> pairs;
     if (!fields.is_array() || fields.elements.size() % 2 != 0) {
@@ -75,13 +76,26 @@ std::vector<request_entry> parse_entries(const redis::value& entries, bool claim
   return out;
 }
 
-request_queue::request_queue(redis::client& reader, redis::client& shared, const worker_config& cfg,
+request_queue::request_queue(std::vector<redis::client*> readers, redis::client& shared, const worker_config& cfg,
                              std::string consumer, worker_metrics& metrics)
-    : reader_(reader), shared_(shared), cfg_(cfg), consumer_(std::move(consumer)), metrics_(metrics) {}
+    : streams_(cfg.request_shards),
+      readers_(std::move(readers)),
+      shared_(shared),
+      cfg_(cfg),
+      consumer_(std::move(consumer)),
+      metrics_(metrics) {}
 
-net::awaitable<boost::system::result<void>> request_queue::ensure_group() {
+net::awaitable<boost::system::result<void>> request_queue::ensure_groups() {
+  for (int shard = 0; shard < shards(); ++shard) {
+    auto r = co_await ensure_group(shard);
+    if (!r) co_return r;
+  }
+  co_return boost::system::result<void>{};
+}
+
+net::awaitable<boost::system::result<void>> request_queue::ensure_group(int shard) {
   metrics_.redis_commands(1);
-  redis::command cmd{"XGROUP", "CREATE", requests, group, "0", "MKSTREAM"};
+  redis::command cmd{"XGROUP", "CREATE", stream(shard), group, "0", "MKSTREAM"};
   auto r = co_await shared_.exec(std::move(cmd));
   if (!r) co_return r.error();
   if (r->is_error() && !r->str.starts_with("BUSYGROUP")) co_return redis::errc::reply_error;
@@ -96,15 +110,15 @@ net::awaitable<boost::system::result<redis::value>> request_queue::counted(
   co_return r;
 }
 
-net::awaitable<boost::system::result<std::vector<request_entry>>> request_queue::read(int count) {
+net::awaitable<boost::system::result<std::vector<request_entry>>> request_queue::read(int shard, int count) {
   redis::command cmd{"XREADGROUP", "GROUP", group, consumer_, "COUNT", std::to_string(count), "BLOCK",
-                                  std::to_string(cfg_.read_block.count()), "STREAMS", requests, ">"};
-  auto r = co_await counted(reader_.exec(std::move(cmd)));
+                                  std::to_string(cfg_.read_block.count()), "STREAMS", stream(shard), ">"};
+  auto r = co_await counted(readers_.at(static_cast<std::size_t>(shard))->exec(std::move(cmd)));
   if (!r) co_return r.error();
   if (r->is_error()) {
     // NOGROUP: the stream or group was deleted (FLUSHALL, operator); recreate it.
     if (r->str.starts_with("NOGROUP")) {
-      auto g = co_await ensure_group();
+      auto g = co_await ensure_group(shard);
       if (!g) co_return g.error();
       co_return std::vector<request_entry>{};
     }
@@ -114,7 +128,7 @@ net::awaitable<boost::system::result<std::vector<request_entry>>> request_queue:
   if (r->is_array()) {
     for (const auto& stream : r->elements) {
       if (stream.is_array() && stream.elements.size() == 2) {
-        auto part = parse_entries(stream.elements[1], false);
+        auto part = parse_entries(stream.elements[1], false, shard);
         for (auto& e : part) out.push_back(std::move(e));
       }
     }
@@ -123,8 +137,8 @@ net::awaitable<boost::system::result<std::vector<request_entry>>> request_queue:
   co_return out;
 }
 
-net::awaitable<boost::system::result<std::vector<request_entry>>> request_queue::autoclaim(int count) {
-  redis::command cmd{"XAUTOCLAIM", requests, group, consumer_, std::to_string(cfg_.claim_min_idle.count()),
+net::awaitable<boost::system::result<std::vector<request_entry>>> request_queue::autoclaim(int shard, int count) {
+  redis::command cmd{"XAUTOCLAIM", stream(shard), group, consumer_, std::to_string(cfg_.claim_min_idle.count()),
                                   "0-0", "COUNT", std::to_string(count)};
   auto r = co_await counted(shared_.exec(std::move(cmd)));
   if (!r) co_return r.error();
@@ -133,14 +147,14 @@ net::awaitable<boost::system::result<std::vector<request_entry>>> request_queue:
     co_return redis::errc::reply_error;
   }
   if (!r->is_array() || r->elements.size() < 2) co_return redis::errc::protocol_error;
-  auto out = parse_entries(r->elements[1], true);
+  auto out = parse_entries(r->elements[1], true, shard);
   for (std::size_t i = 0; i < out.size(); ++i) metrics_.request_claimed();
   co_return out;
 }
 
-net::awaitable<boost::system::result<void>> request_queue::ack(const std::string& id) {
+net::awaitable<boost::system::result<void>> request_queue::ack(const request_entry& e) {
   metrics_.redis_commands(1);
-  redis::command cmd{"XACK", requests, group, id};
+  redis::command cmd{"XACK", stream(e.shard), group, e.id};
   auto r = co_await shared_.exec(std::move(cmd));
   if (!r) {
     metrics_.redis_error();
@@ -149,8 +163,8 @@ net::awaitable<boost::system::result<void>> request_queue::ack(const std::string
   co_return boost::system::result<void>{};
 }
 
-net::awaitable<boost::system::result<void>> request_queue::keep_claimed(const std::string& id) {
-  redis::command cmd{"XCLAIM", requests, group, consumer_, "0", id, "JUSTID"};
+net::awaitable<boost::system::result<void>> request_queue::keep_claimed(const request_entry& e) {
+  redis::command cmd{"XCLAIM", stream(e.shard), group, consumer_, "0", e.id, "JUSTID"};
   auto r = co_await counted(shared_.exec(std::move(cmd)));
   if (!r) co_return r.error();
   if (r->is_error()) co_return redis::errc::reply_error;
@@ -158,25 +172,35 @@ net::awaitable<boost::system::result<void>> request_queue::keep_claimed(const st
 }
 
 net::awaitable<boost::system::result<request_queue::upkeep>> request_queue::maintain() {
-  std::vector<std::string> script_keys{requests};
-  std::vector<std::string> args{group, std::to_string(cfg_.consumer_expiry.count())};
-  auto r = co_await counted(scripts::maintain_queue().run(shared_, script_keys, args));
-  if (!r) co_return r.error();
-  if (!r->is_array() || r->elements.size() != 2) {
-    if (!r->is_error()) metrics_.redis_error();
-    co_return redis::errc::reply_error;
-  }
   upkeep out;
-  out.trimmed = r->elements[0].as_integer().value_or(0);
-  out.consumers_removed = r->elements[1].as_integer().value_or(0);
+  std::optional<boost::system::error_code> failed;
+  for (int shard = 0; shard < shards(); ++shard) {
+    // Each shard on its own: one that fails (its master failing over) does not keep the others
+    // from being trimmed.
+    std::vector<std::string> script_keys{stream(shard)};
+    std::vector<std::string> args{group, std::to_string(cfg_.consumer_expiry.count())};
+    auto r = co_await counted(scripts::maintain_queue().run(shared_, script_keys, args));
+    if (!r) {
+      if (!failed) failed = r.error();
+      continue;
+    }
+    if (!r->is_array() || r->elements.size() != 2) {
+      if (!r->is_error()) metrics_.redis_error();
+      if (!failed) failed = make_error_code(redis::errc::reply_error);
+      continue;
+    }
+    out.trimmed += r->elements[0].as_integer().value_or(0);
+    out.consumers_removed += r->elements[1].as_integer().value_or(0);
+  }
+  if (failed) co_return *failed;
   co_return out;
 }
 
 net::awaitable<boost::system::result<void>> request_queue::requeue(const request_entry& e) {
   metrics_.redis_commands(2);
   std::vector<redis::command> cmds{
-      xadd_request(e.token, e.seq, e.message_id),
-      {"XACK", requests, group, e.id},
+      xadd_request(stream(e.shard), e.token, e.seq, e.message_id),
+      {"XACK", stream(e.shard), group, e.id},
   };
   auto r = co_await shared_.exec_pipeline(std::move(cmds));
   if (!r) {

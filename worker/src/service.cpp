@@ -2,6 +2,7 @@
 #include <parley/worker/service.hpp>
 
 #include <parley/keys.hpp>
+#include <parley/request_shards.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -11,6 +12,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <random>
 
 namespace parley::worker {
@@ -38,6 +40,23 @@ redis::config for_blocking_reads(redis::config c, const worker_config& cfg, cons
   return c;
 }
 
+std::vector<std::unique_ptr<redis::client>> make_readers(net::io_context& io, const worker_config& cfg,
+                                                       const redis::config& redis, const std::string& consumer) {
+  std::vector<std::unique_ptr<redis::client>> out;
+  for (int shard = 0; shard < cfg.request_shards; ++shard) {
+    auto name = "parley-worker-reader:" + consumer;
+    if (cfg.request_shards > 1) name += ":" + std::to_string(shard);
+    out.push_back(std::make_unique<redis::client>(io.get_executor(), for_blocking_reads(redis, cfg, name)));
+  }
+  return out;
+}
+
+std::vector<redis::client*> pointers(const std::vector<std::unique_ptr<redis::client>>& clients) {
+  std::vector<redis::client*> out;
+  for (const auto& c : clients) out.push_back(c.get());
+  return out;
+}
+
 }  // namespace
 
 service::service(net::io_context& io, const worker_config& cfg, redis::config redis, backend& model)
@@ -45,12 +64,14 @@ service::service(net::io_context& io, const worker_config& cfg, redis::config re
       cfg_(cfg),
       consumer_(consumer_name(cfg)),
       shared_(io.get_executor(), with_name(redis, "parley-worker:" + consumer_)),
-      reader_(io.get_executor(), for_blocking_reads(redis, cfg, "parley-worker-reader:" + consumer_)),
+      readers_(make_readers(io, cfg, redis, consumer_)),
       stops_(io.get_executor(), with_name(redis, "parley-worker-stops:" + consumer_)),
       model_(model),
       store_(shared_, cfg, lease_owner(consumer_), metrics_),
-      queue_(reader_, shared_, cfg, consumer_, metrics_),
+      queue_(pointers(readers_), shared_, cfg, consumer_, metrics_),
       runner_(io.get_executor(), cfg, store_, queue_, model, turns_, metrics_),
+      budget_(cfg.max_concurrent_turns),
+      claim_due_(static_cast<std::size_t>(cfg.request_shards), false),
       slot_freed_(io),
       claim_timer_(io),
       presence_timer_(io),
@@ -62,7 +83,7 @@ std::uint16_t service::metrics_port() const noexcept { return metrics_server_ ? 
 
 net::awaitable<void> service::run() {
   shared_.start();
-  reader_.start();
+  for (auto& r : readers_) r->start();
   stops_.on_message([this](std::string_view, std::string_view payload) { on_stop_message(payload); });
   stops_.start();
   stops_.subscribe(std::string(keys::stop_channel));
@@ -85,43 +106,62 @@ net::awaitable<void> service::run() {
 
   auto tuple = net::as_tuple(net::use_awaitable);
   for (int tries = 1; !stopping_; ++tries) {
-    auto group = co_await queue_.ensure_group();
+    auto group = co_await queue_.ensure_groups();
     if (group) break;
     // The first try usually races the initial connect: only report a failure that persists.
     if (tries > 1) spdlog::warn("creating consumer group {}: {}; retrying", keys::workers_group, group.error().message());
     claim_timer_.expires_after(cfg_.redis_retry);
     co_await claim_timer_.async_wait(tuple);
   }
-  spdlog::info("worker {} consuming {} (group {}, up to {} sessions at once)", consumer_, keys::requests_stream,
-               keys::workers_group, cfg_.max_concurrent_turns);
+  co_await check_shards();
+  if (queue_.shards() == 1) {
+    spdlog::info("worker {} consuming {} (group {}, up to {} sessions at once)", consumer_, queue_.stream(0),
+                 keys::workers_group, cfg_.max_concurrent_turns);
+  } else {
+    spdlog::info("worker {} consuming {} request shards {} .. {} (group {}, up to {} sessions at once)", consumer_,
+                 queue_.shards(), queue_.stream(0), queue_.stream(queue_.shards() - 1), keys::workers_group,
+                 cfg_.max_concurrent_turns);
+    if (cfg_.max_concurrent_turns < queue_.shards())
+      spdlog::warn("--max-concurrent-turns {} is below --request-shards {}: this worker reads only {} shard(s) at a "
+                   "time and turns to the others every --read-block ({} ms)",
+                   cfg_.max_concurrent_turns, queue_.shards(), cfg_.max_concurrent_turns, cfg_.read_block.count());
+  }
 
   using namespace net::experimental::awaitable_operators;
-  co_await (consume() && claim() && announce());
+  co_await (consume_all() && claim() && announce());
 
   // Shutdown: running turns get the grace period, then are handed back.
-  if (busy_ > 0) {
-    spdlog::info("waiting up to {} ms for {} session(s) to finish", cfg_.shutdown_grace.count(), busy_);
+  if (budget_.busy() > 0) {
+    spdlog::info("waiting up to {} ms for {} session(s) to finish", cfg_.shutdown_grace.count(), budget_.busy());
     idle_.expires_after(cfg_.shutdown_grace);
     co_await idle_.async_wait(tuple);
   }
-  if (busy_ > 0) {
-    spdlog::info("handing {} session(s) back to other workers", busy_);
+  if (budget_.busy() > 0) {
+    spdlog::info("handing {} session(s) back to other workers", budget_.busy());
     turns_.stop_all(stop_cause::shutdown);
-    while (busy_ > 0) {
+    while (budget_.busy() > 0) {
       idle_.expires_at(net::steady_timer::time_point::max());
       co_await idle_.async_wait(tuple);
     }
   }
   if (metrics_server_) metrics_server_->stop();
   stops_.stop();
-  reader_.stop();
+  for (auto& r : readers_) r->stop();
   shared_.stop();
   spdlog::info("worker {} stopped", consumer_);
 }
 
-void service::on_config_error(std::function<void(boost::system::error_code)> fn) {
-  shared_.on_config_error(fn);
-  reader_.on_config_error(std::move(fn));
+void service::on_config_error(std::function<void(std::string)> fn) {
+  config_error_ = fn;
+  auto redis_error = [fn = std::move(fn)](boost::system::error_code ec) { fn("--redis-url: " + ec.message()); };
+  shared_.on_config_error(redis_error);
+  for (auto& r : readers_) r->on_config_error(redis_error);
+}
+
+net::awaitable<void> service::check_shards() {
+  auto verdict = co_await check_request_shards(shared_, cfg_.request_shards);
+  if (!verdict || !*verdict) co_return;
+  if (config_error_) config_error_(**verdict);
 }
 
 void service::shutdown(bool immediate) {
@@ -140,39 +180,80 @@ void service::shutdown(bool immediate) {
   });
 }
 
-net::awaitable<void> service::wait_for_slot() {
-  while (busy_ >= cfg_.max_concurrent_turns && !stopping_) {
+net::awaitable<int> service::wait_for_slots() {
+  while (!stopping_) {
+    if (const int count = budget_.reserve(idle_readers_); count > 0) co_return count;
     slot_freed_.expires_at(net::steady_timer::time_point::max());
     co_await slot_freed_.async_wait(net::as_tuple(net::use_awaitable));
   }
+  co_return 0;
 }
 
-net::awaitable<void> service::consume() {
+net::awaitable<void> service::consume_all() {
+  int running = queue_.shards();
+  net::steady_timer all_done(io_, net::steady_timer::time_point::max());
+  for (int shard = 0; shard < queue_.shards(); ++shard) {
+    net::co_spawn(io_, consume(shard), [&running, &all_done](std::exception_ptr ep) {
+      if (ep) {
+        try {
+          std::rethrow_exception(ep);
+        } catch (const std::exception& ex) {
+          spdlog::error("request reader failed: {}", ex.what());
+        }
+      }
+      if (--running == 0) all_done.cancel();
+    });
+  }
+  while (running > 0) co_await all_done.async_wait(net::as_tuple(net::use_awaitable));
+}
+
+net::awaitable<void> service::consume(int shard) {
   auto tuple = net::as_tuple(net::use_awaitable);
   net::steady_timer pause(io_);
   bool reported = false;
+  ++idle_readers_;
   while (!stopping_) {
-    co_await wait_for_slot();
-    if (stopping_) break;
-    auto entries = co_await queue_.read(cfg_.max_concurrent_turns - busy_);
+    const int count = co_await wait_for_slots();
+    if (count == 0) break;
+    --idle_readers_;
+    if (claim_due_[static_cast<std::size_t>(shard)]) {
+      const int claimed = co_await claim_for(shard, count);
+      ++idle_readers_;
+      budget_.settle(count, claimed);
+      if (claimed < count) slot_freed_.cancel();
+      continue;
+    }
+    auto entries = co_await queue_.read(shard, count);
+    ++idle_readers_;
+    const int got = entries ? static_cast<int>(entries->size()) : 0;
+    budget_.settle(count, got);
+    if (got < count) {
+      // Slots came back: readers waiting for one get the first turn at them, so that with fewer
+      // slots than shards every shard is read in turn.
+      slot_freed_.cancel();
+      co_await net::post(io_, net::use_awaitable);
+    }
     if (!entries) {
-      if (!reported) spdlog::warn("reading {}: {}; retrying", keys::requests_stream, entries.error().message());
+      if (!reported)
+        spdlog::warn("reading {}: {}; retrying", queue_.stream(shard), entries.error().message());
       reported = true;
       pause.expires_after(cfg_.redis_retry);
       co_await pause.async_wait(tuple);
       continue;
     }
-    if (reported) spdlog::info("reading {} again", keys::requests_stream);
+    if (reported) spdlog::info("reading {} again", queue_.stream(shard));
     reported = false;
     for (auto& e : *entries) {
       if (stopping_) {
         // Read while shutting down: give it straight back so another worker reads it now.
         co_await queue_.requeue(e);
+        finished();
       } else {
         start(std::move(e));
       }
     }
   }
+  --idle_readers_;
 }
 
 net::awaitable<void> service::claim() {
@@ -185,19 +266,26 @@ net::awaitable<void> service::claim() {
     auto upkeep = co_await queue_.maintain();
     if (upkeep && upkeep->consumers_removed > 0)
       spdlog::info("removed {} consumer(s) of gone workers from {}", upkeep->consumers_removed, keys::workers_group);
-    const int free = cfg_.max_concurrent_turns - busy_;
-    if (stopping_ || free <= 0) continue;
-    auto entries = co_await queue_.autoclaim(free);
-    if (!entries) continue;
-    for (auto& e : *entries) {
-      spdlog::info("took over request {} (session {}, seq {})", e.id, e.token.substr(0, 8), e.seq);
-      if (stopping_) {
-        co_await queue_.requeue(e);
-      } else {
-        start(std::move(e));
-      }
+    co_await check_shards();
+    // Each shard's reader claims for its shard before its next read: the slots a claim may fill
+    // are those the reader holds, so claims and reads together never exceed the free slots.
+    std::fill(claim_due_.begin(), claim_due_.end(), true);
+  }
+}
+
+net::awaitable<int> service::claim_for(int shard, int count) {
+  claim_due_[static_cast<std::size_t>(shard)] = false;
+  auto entries = co_await queue_.autoclaim(shard, count);
+  if (!entries) co_return 0;
+  for (auto& e : *entries) {
+    spdlog::info("took over request {} (session {}, seq {})", e.id, e.token.substr(0, 8), e.seq);
+    if (stopping_) {
+      co_await queue_.requeue(e);
+    } else {
+      start(std::move(e));
     }
   }
+  co_return stopping_ ? 0 : static_cast<int>(entries->size());
 }
 
 net::awaitable<void> service::announce() {
@@ -221,7 +309,6 @@ net::awaitable<void> service::announce() {
 }
 
 void service::start(request_entry e) {
-  ++busy_;
   net::co_spawn(io_, runner_.handle(std::move(e)), [this](std::exception_ptr ep, session_outcome) {
     if (ep) {
       try {
@@ -230,10 +317,14 @@ void service::start(request_entry e) {
         spdlog::error("session task failed: {}", ex.what());
       }
     }
-    --busy_;
-    slot_freed_.cancel();
-    if (stopping_ && busy_ == 0) idle_.cancel();
+    finished();
   });
+}
+
+void service::finished() {
+  budget_.finish();
+  slot_freed_.cancel();
+  if (stopping_ && budget_.busy() == 0) idle_.cancel();
 }
 
 void service::on_stop_message(std::string_view payload) {

@@ -67,7 +67,7 @@ net::awaitable<session_outcome> session_runner::handle(request_entry entry) {
     spdlog::error("request {} is malformed; moved to {}", entry.id, keys::deadletter_stream);
     auto dl = co_await queue_.dead_letter(entry, entry.seq, entry.message_id, "malformed request entry", 0);
     if (!dl) co_return session_outcome::abandoned;
-    co_await queue_.ack(entry.id);
+    co_await queue_.ack(entry);
     co_return session_outcome::released;
   }
 
@@ -81,7 +81,7 @@ net::awaitable<session_outcome> session_runner::handle(request_entry entry) {
     // message will be answered by it. A claimed entry may belong to a dead worker whose lease
     // has not expired yet: leave it pending so that it is claimed again later.
     metrics_.lease_busy();
-    if (!entry.claimed) co_await queue_.ack(entry.id);
+    if (!entry.claimed) co_await queue_.ack(entry);
     co_return session_outcome::lease_busy;
   }
 
@@ -98,7 +98,7 @@ net::awaitable<session_outcome> session_runner::handle(request_entry entry) {
   switch (end) {
     case ending::released:
       outcome = session_outcome::released;
-      co_await queue_.ack(e.id);
+      co_await queue_.ack(e);
       break;
     case ending::handed_back:
       outcome = session_outcome::handed_back;
@@ -130,7 +130,7 @@ net::awaitable<void> session_runner::heartbeat(std::shared_ptr<session_context> 
     auto hb = co_await store_.heartbeat(ctx->entry.token);
     if (!hb || ctx->done) continue;  // a Redis failure shows up in the turn's own writes too
     // Under the consumer name the entry was read with, so the group lists each worker once.
-    if (hb->ours) co_await queue_.keep_claimed(ctx->entry.id);
+    if (hb->ours) co_await queue_.keep_claimed(ctx->entry);
     if (ctx->done) break;
     if (!hb->ours) {
       ctx->lease_lost = true;

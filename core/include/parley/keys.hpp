@@ -4,6 +4,7 @@
 // slot. See docs/design.md for what each holds.
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace parley::keys {
 
@@ -37,6 +38,27 @@ inline std::string user(std::string_view user) { return user_key(user, ""); }
 inline std::string user_conversations(std::string_view user) { return user_key(user, "conversations"); }
 
 inline constexpr std::string_view requests_stream = "parley:requests";
+// REQUEST_SHARDS (docs/design.md, "Request shards"): the queue split into `shards` streams, each
+// with its own consumer group. One shard is `parley:requests`, the name from before shards. Shard
+// i of n is `parley:requests:{<tag>}`, its tag chosen so that its slot lies in the i-th n-th of
+// the slot range: on a cluster whose masters hold equal slot ranges (what `redis-cli --cluster
+// create` makes), n = masters puts one shard on each. A session's shard is the n-th of the slot
+// range its own keys hash to, so it never changes and the session's messages keep their order.
+inline constexpr int max_request_shards = 64;
+class request_streams {
+ public:
+  // 1 <= shards <= max_request_shards (else std::out_of_range; configs validate it first).
+  explicit request_streams(int shards);
+  int size() const noexcept { return static_cast<int>(names_.size()); }
+  const std::string& stream(int shard) const { return names_.at(static_cast<std::size_t>(shard)); }
+  int shard_of(std::string_view token) const noexcept;
+  const std::string& stream_of(std::string_view token) const { return stream(shard_of(token)); }
+
+ private:
+  std::vector<std::string> names_;
+};
+// Holds the shard count every gateway and worker must share; the first to start writes it.
+inline constexpr std::string_view request_shards_key = "parley:request_shards";
 inline constexpr std::string_view workers_group = "parley-workers";
 inline constexpr std::string_view deadletter_stream = "parley:deadletter";
 inline constexpr std::string_view stop_channel = "parley:stop";

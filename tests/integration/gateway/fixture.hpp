@@ -1,6 +1,7 @@
 #pragma once
 // Shared setup for the gateway's integration tests: a private redis-server, the real gateway, and
 // helpers that act like a worker by writing events straight to Redis.
+#include <parley/keys.hpp>
 #include <parley/test/harness.hpp>
 
 #include <boost/json.hpp>
@@ -131,7 +132,16 @@ class GatewayTest : public ::testing::TestWithParam<pt::redis_kind> {
         },
         timeout));
   }
-  long long requests_length() { return std::stoll(redis_->command_str({"XLEN", "parley:requests"})); }
+  // The request shards the harness started the gateway with (pt::default_request_shards).
+  parley::keys::request_streams request_streams() { return parley::keys::request_streams(pt::default_request_shards(redis_->url())); }
+  std::string request_stream_of(const std::string& token) { return request_streams().stream_of(token); }
+  // Entries in every request shard.
+  long long requests_length() {
+    const auto streams = request_streams();
+    long long n = 0;
+    for (int i = 0; i < streams.size(); ++i) n += std::stoll(redis_->command_str({"XLEN", streams.stream(i)}));
+    return n;
+  }
 
   pt::temp_dir dir_;
   pt::redis_kind kind_ = pt::redis_kind::standalone;

@@ -55,7 +55,7 @@ TEST_P(Ws, PlainTextIsAcceptedStoredQueuedAndAcked) {
   EXPECT_EQ(ev["msg"], "Hello Bot");
   EXPECT_EQ(ev["source"], "human");
   EXPECT_EQ(history_length(token), 1);
-  auto req = db().command({"XRANGE", "parley:requests", "-", "+"});
+  auto req = db().command({"XRANGE", request_stream_of(token), "-", "+"});
   ASSERT_EQ(req.elements.size(), 1u);
   auto& fields = req.elements[0].elements[1].elements;
   ASSERT_EQ(fields.size(), 6u);

@@ -2,6 +2,7 @@
 // is killed here, so the shared one cannot be used), the real gateway and worker given every
 // node as a seed, a conversation before and after the masters holding the request stream and
 // the session are killed with SIGKILL and their replicas take over.
+#include <parley/keys.hpp>
 #include <parley/test/harness.hpp>
 
 #include <boost/json.hpp>
@@ -79,10 +80,12 @@ TEST(cluster_failover, a_conversation_goes_on_after_its_masters_are_killed) {
   auto first = send_message(ws, "Once upon a time", &frames);
   ASSERT_TRUE(read_until(ws, frames, has_frame("reply_end", first))) << worker.log_text();
 
-  fail_over(cluster, "parley:requests");
+  // The session's request shard (the harness runs the cluster with one per master).
+  const auto requests = parley::keys::request_streams(default_request_shards(cluster.url())).stream_of(token);
+  fail_over(cluster, requests);
   if (HasFatalFailure()) return;
   const std::string session_key = "parley:{" + token + "}:session";
-  if (&cluster.master_of(session_key) != &cluster.master_of("parley:requests")) fail_over(cluster, session_key);
+  if (&cluster.master_of(session_key) != &cluster.master_of(requests)) fail_over(cluster, session_key);
   if (HasFatalFailure()) return;
 
   frame_list after;

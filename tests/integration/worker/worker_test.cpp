@@ -1,12 +1,16 @@
 // parley-worker end to end: real redis-server, parley-gateway and parley-worker processes, a
 // real model, a WebSocket client. docs/design.md is the protocol under test. Every test runs on a
 // standalone redis-server and on the shared Redis Cluster (3 masters + 3 replicas).
+#include <parley/keys.hpp>
 #include <parley/test/harness.hpp>
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
 #include <csignal>
+#include <memory>
 #include <optional>
 
 namespace parley::test {
@@ -267,6 +271,82 @@ TEST_P(worker_e2e, two_gateways_serve_one_session) {
   ASSERT_TRUE(read_until(a, fa, has_frame("reply_end", id))) << gateway->log_text();
   EXPECT_EQ(assembled_reply(fa, id), assembled_reply(fb, id));
   EXPECT_EQ(bot_replies_to(history(token), id), 1);
+}
+
+TEST_P(worker_e2e, every_request_shard_is_read_and_a_worker_holds_no_more_entries_than_slots) {
+  // Three shards on standalone Redis too (the harness gives the cluster one per master anyway).
+  start_gateway({"--request-shards", "3"});
+  worker_process worker(redis.url(), dir.path(), "w1",
+                        {"--request-shards", "3", "--max-concurrent-turns", "2", "--max-new-tokens", "24"});
+  const keys::request_streams streams(3);
+  std::vector<std::string> tokens;
+  std::array<int, 3> per_shard{};
+  while (*std::min_element(per_shard.begin(), per_shard.end()) < 2) {
+    auto t = new_session();
+    auto& n = per_shard[static_cast<std::size_t>(streams.shard_of(t))];
+    if (n < 2) {
+      ++n;
+      tokens.push_back(t);
+    }
+  }
+  std::vector<std::unique_ptr<ws_client>> sockets;
+  std::vector<std::string> ids;
+  for (const auto& t : tokens) {
+    sockets.push_back(std::make_unique<ws_client>());
+    connect(*sockets.back(), t);
+    ids.push_back(send(*sockets.back(), "Once upon a time"));
+  }
+  // An entry a worker has read is pending under its name until it acks it: never more than its
+  // two slots, across all three shards, while six sessions wait.
+  long long most_held = 0;
+  const auto answered = [&] {
+    long long held = 0;
+    for (int s = 0; s < streams.size(); ++s) {
+      // [count, first, last, per consumer]; an error before the worker made the group.
+      const auto pending = redis.command({"XPENDING", streams.stream(s), "parley-workers"});
+      if (!pending.elements.empty()) held += pending.elements[0].integer;
+    }
+    most_held = std::max(most_held, held);
+    for (const auto& t : tokens)
+      if (redis.command_str({"LLEN", "parley:{" + t + "}:history"}) != "2") return false;
+    return true;
+  };
+  ASSERT_TRUE(wait_until(answered, 120s)) << worker.log_text();
+  EXPECT_LE(most_held, 2);
+  EXPECT_GE(most_held, 1);
+  for (std::size_t i = 0; i < tokens.size(); ++i) EXPECT_EQ(bot_replies_to(history(tokens[i]), ids[i]), 1);
+  for (int s = 0; s < streams.size(); ++s) {
+    const auto info = redis.command({"XINFO", "STREAM", streams.stream(s)});
+    long long added = -1;
+    for (std::size_t i = 0; i + 1 < info.elements.size(); i += 2)
+      if (info.elements[i].str == "entries-added") added = info.elements[i + 1].integer;
+    EXPECT_EQ(added, 2) << streams.stream(s);
+  }
+}
+
+TEST_P(worker_e2e, a_worker_that_splits_the_queue_differently_exits_2_naming_both_counts) {
+  start_gateway({"--request-shards", "3"});
+  ASSERT_TRUE(wait_until([&] { return redis.command_str({"GET", "parley:request_shards"}) == "3"; }, 10s));
+  const auto worker = run_to_exit({.argv = {worker_binary(), "--redis-url", redis.url(), "--model", test_model(),
+                                            "--metrics-port", "0", "--request-shards", "2"},
+                                   .unset_env = {"MODEL", "MODEL_BACKEND", "REDIS_URL", "METRICS_PORT", "REQUEST_SHARDS"},
+                                   .log_path = dir.path() / "mismatched-worker.log", .working_dir = dir.path()},
+                                  60s);
+  EXPECT_EQ(worker.status, 2) << worker.log;
+  EXPECT_NE(worker.log.find("--request-shards: this process splits the request queue into 2 stream(s), but "
+                            "parley:request_shards in Redis says 3"),
+            std::string::npos)
+      << worker.log;
+  // A gateway the same.
+  const auto other = run_to_exit({.argv = {gateway_binary(), "--host", "127.0.0.1", "--port", std::to_string(free_port()),
+                                           "--metrics-port", "0", "--redis-url", redis.url(), "--request-shards", "1"},
+                                  .unset_env = {"REDIS_URL", "PORT", "REQUEST_SHARDS"},
+                                  .log_path = dir.path() / "mismatched-gateway.log", .working_dir = dir.path()},
+                                 30s);
+  EXPECT_EQ(other.status, 2) << other.log;
+  EXPECT_NE(other.log.find("into 1 stream(s), but parley:request_shards in Redis says 3"), std::string::npos) << other.log;
+  // The first gateway is still serving.
+  EXPECT_FALSE(new_session().empty());
 }
 
 INSTANTIATE_TEST_SUITE_P(redis, worker_e2e, both_redis_kinds, redis_kind_name);

@@ -61,6 +61,9 @@ struct gateway_config {
   double rate_burst = 10;                          // --rate-burst: token bucket capacity per session
   double rate_per_second = 1;                      // --rate-per-second: its refill rate
   std::size_t max_queue = 1000;                    // --max-queue: request-queue depth at which messages get busy
+  // --request-shards REQUEST_SHARDS: request streams the queue is split into (docs/design.md,
+  // "Request shards"); every gateway and worker of one Redis must use the same number (1).
+  int request_shards = 1;
   // --redis-wait-replicas: a message is acked only once Redis WAIT says this many replicas hold
   // it and its request entry (0, the default: once the master has them). See docs/configuration.md.
   int wait_replicas = 0;

@@ -4,6 +4,7 @@
 // retried here, the client answers at once with `unavailable` and the caller tells its client.
 // Thread-safety: stateless apart from the shared redis::client, which is thread-safe.
 #include <parley/gateway/config.hpp>
+#include <parley/keys.hpp>
 #include <parley/protocol.hpp>
 #include <parley/redis/client.hpp>
 
@@ -76,7 +77,14 @@ enum class stop_outcome { withdrawn, stopping, answered };
 
 class session_store {
  public:
-  session_store(redis::client& redis, const gateway_config& cfg) : redis_(redis), cfg_(cfg) {}
+  session_store(redis::client& redis, const gateway_config& cfg)
+      : redis_(redis), cfg_(cfg), streams_(cfg.request_shards) {}
+
+  // The request shard of a session and its stream (keys::request_streams).
+  int request_shard_of(std::string_view token) const noexcept { return streams_.shard_of(token); }
+  const std::string& request_stream_of(std::string_view token) const { return streams_.stream_of(token); }
+  int request_shards() const noexcept { return streams_.size(); }
+  redis::client& redis() noexcept { return redis_; }
 
   net::awaitable<result<session_snapshot>> create(std::string name);
   // Slides the expiry; session_not_found when the session is gone or `owner` does not own it
@@ -98,11 +106,13 @@ class session_store {
   net::awaitable<boost::system::error_code> stop(std::string token, std::string message_id);
   // Events with ids after `after`, at most `count`.
   net::awaitable<result<event_page>> events_after(std::string token, std::string after, std::size_t count);
-  // Request-queue depth: entries delivered and not acknowledged plus entries not yet delivered,
-  // counting the undelivered ones up to `cap` (scripts::queue_depth says why not `lag`).
+  // Request-queue depth over every shard: entries delivered and not acknowledged plus entries not
+  // yet delivered, counting the undelivered ones up to `cap` per shard (scripts::queue_depth says
+  // why not `lag`).
   net::awaitable<result<long long>> queue_depth(std::size_t cap);
-  // The same sample in full: what queue positions are computed from.
-  net::awaitable<result<queue_sample>> sample_queue(std::size_t cap);
+  // The samples in full, one per shard in shard order: what queue positions are computed from.
+  // One shard that cannot be read fails the whole sample.
+  net::awaitable<result<std::vector<queue_sample>>> sample_queues(std::size_t cap);
   // Workers whose presence record is alive (docs/design.md, "Worker presence").
   net::awaitable<result<long long>> workers_alive();
   // Stop for a reply: withdraws the message instead when no reply to it has started (see
@@ -115,8 +125,10 @@ class session_store {
   net::awaitable<result<accept_outcome>> run_accept(std::string token, std::string text, std::string client_id,
                                                     const accept_turn& turn);
 
+  net::awaitable<result<queue_sample>> sample_queue(int shard, std::size_t cap);
   redis::client& redis_;
   const gateway_config& cfg_;
+  keys::request_streams streams_;
 };
 
 }  // namespace parley::gateway

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <deque>
 #include <optional>
+#include <vector>
 
 namespace parley::gateway {
 
@@ -23,7 +24,9 @@ class wait_estimator {
   // One sample of the queue, taken at `at`. Entries of the previous sample that are no longer
   // waiting were taken by a worker in between (entries that came and went between two samples
   // are not seen, so the rate errs low, and the estimate long).
-  void observe(const queue_sample& s, clock::time_point at);
+  void observe(const queue_sample& s, clock::time_point at) { observe(std::vector<queue_sample>{s}, at); }
+  // The same for a queue of several shards: one sample per shard, in shard order.
+  void observe(const std::vector<queue_sample>& shards, clock::time_point at);
 
   // Entries taken per second over the window; nullopt while too few were seen.
   std::optional<double> rate() const;
@@ -34,7 +37,7 @@ class wait_estimator {
  private:
   std::chrono::milliseconds window_;
   long long min_taken_;
-  std::optional<queue_sample> last_;
+  std::vector<queue_sample> last_;  // empty before the first sample
   struct point {
     clock::time_point at;
     long long taken;  // entries taken since the previous sample

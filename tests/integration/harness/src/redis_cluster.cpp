@@ -171,4 +171,8 @@ redis_cluster& shared_cluster() {
   return cluster;
 }
 
+int default_request_shards(const std::string& redis_url) {
+  return redis_url.find(',') != std::string::npos ? 3 : 1;
+}
+
 }  // namespace parley::test

@@ -2,6 +2,7 @@
 
 #include <parley/test/http_client.hpp>
 #include <parley/test/ports.hpp>
+#include <parley/test/redis_cluster.hpp>
 
 #include <algorithm>
 #include <sstream>
@@ -40,7 +41,7 @@ worker_process::worker_process(const std::string& redis_url, const std::filesyst
       {"--lease-ttl", "1s"},        {"--heartbeat-interval", "200ms"},
       {"--claim-interval", "200ms"}, {"--claim-min-idle", "1500ms"},
       {"--read-block", "500ms"},    {"--retry-backoff", "50ms"},
-      {"--shutdown-grace", "2s"}};
+      {"--shutdown-grace", "2s"},   {"--request-shards", std::to_string(default_request_shards(redis_url))}};
   for (std::size_t i = 0; i + 1 < extra_args.size(); i += 2) {
     auto it = std::find_if(flags.begin(), flags.end(), [&](const auto& f) { return f.first == extra_args[i]; });
     if (it != flags.end()) {
@@ -56,7 +57,7 @@ worker_process::worker_process(const std::string& redis_url, const std::filesyst
   }
   // No .env from the developer's checkout and no inherited settings leak into the test.
   proc_ = process({.argv = argv,
-                   .unset_env = {"MODEL", "MODEL_BACKEND", "REDIS_URL", "METRICS_PORT", "WORKER_NAME"},
+                   .unset_env = {"MODEL", "MODEL_BACKEND", "REDIS_URL", "METRICS_PORT", "WORKER_NAME", "REQUEST_SHARDS"},
                    .log_path = dir / (name + ".log"),
                    .working_dir = dir});
   const bool up = wait_until(

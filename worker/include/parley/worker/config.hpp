@@ -53,6 +53,9 @@ struct worker_config {
   milliseconds session_ttl{3'600'000};  // --session-ttl: session expiry, as the gateway's (1h)
 
   int max_concurrent_turns = 4;         // --max-concurrent-turns: sessions answered at once
+  // --request-shards REQUEST_SHARDS: request streams the queue is split into (docs/design.md,
+  // "Request shards"); every gateway and worker of one Redis must use the same number (1).
+  int request_shards = 1;
   milliseconds shutdown_grace{10'000};  // --shutdown-grace WORKER_SHUTDOWN_GRACE: SIGTERM, time to finish (10s)
 
   std::string metrics_host = "127.0.0.1";     // --metrics-host: address of /metrics and /healthz

@@ -11,6 +11,7 @@
 #include <parley/worker/backend.hpp>
 #include <parley/worker/config.hpp>
 #include <parley/worker/metrics.hpp>
+#include <parley/worker/read_budget.hpp>
 #include <parley/worker/request_queue.hpp>
 #include <parley/worker/running_turn.hpp>
 #include <parley/worker/session_runner.hpp>
@@ -41,7 +42,9 @@ class service {
   // Graceful (first SIGTERM) or immediate (second): immediate hands running turns back at once.
   void shutdown(bool immediate = false);
   // See redis::client::on_config_error; set before run().
-  void on_config_error(std::function<void(boost::system::error_code)> fn);
+  // A setting that cannot work (the message says which and why): the binary exits with status 2.
+  // Set before run().
+  void on_config_error(std::function<void(std::string)> fn);
 
   const std::string& consumer() const noexcept { return consumer_; }
   const worker_metrics& metrics() const noexcept { return metrics_; }
@@ -49,12 +52,23 @@ class service {
   std::uint16_t metrics_port() const noexcept;
 
  private:
-  net::awaitable<void> consume();
+  // One per request shard: reads it whenever the read budget grants slots.
+  net::awaitable<void> consume(int shard);
+  net::awaitable<void> consume_all();
+  // Every claim_interval: queue upkeep, the REQUEST_SHARDS check, and a claim due on every shard.
   net::awaitable<void> claim();
-  net::awaitable<void> wait_for_slot();
+  // XAUTOCLAIM on `shard` for up to `count` slots its reader holds; the entries taken, started.
+  net::awaitable<int> claim_for(int shard, int count);
+  // Waits until the budget grants this reader slots (or the worker stops): the COUNT to read.
+  net::awaitable<int> wait_for_slots();
+  // Fails the worker (status 2) when gateways and workers disagree about REQUEST_SHARDS; a Redis
+  // failure leaves it for the next check.
+  net::awaitable<void> check_shards();
   // Keeps this worker's presence record alive while it consumes; removes it when it stops.
   net::awaitable<void> announce();
+  // Runs the entry's session; its slot is already counted in budget_ (settle or start).
   void start(request_entry e);
+  void finished();
   void on_stop_message(std::string_view payload);
 
   net::io_context& io_;
@@ -62,7 +76,7 @@ class service {
   std::string consumer_;
   worker_metrics metrics_;
   redis::client shared_;
-  redis::client reader_;
+  std::vector<std::unique_ptr<redis::client>> readers_;  // one per request shard
   redis::subscriber stops_;
   backend& model_;
   session_store store_;
@@ -71,12 +85,15 @@ class service {
   session_runner runner_;
   std::unique_ptr<metrics_server> metrics_server_;
 
-  int busy_ = 0;  // sessions being handled (slots in use)
+  read_budget budget_;
+  int idle_readers_ = 0;         // shard readers without a read outstanding
+  std::vector<char> claim_due_;  // per shard: its reader claims before its next read
+  std::function<void(std::string)> config_error_;
   bool stopping_ = false;
   net::steady_timer slot_freed_;
   net::steady_timer claim_timer_;
   net::steady_timer presence_timer_;
-  net::steady_timer idle_;  // cancelled when busy_ drops to 0 during shutdown
+  net::steady_timer idle_;  // cancelled when no session runs any more during shutdown
 };
 
 }  // namespace parley::worker

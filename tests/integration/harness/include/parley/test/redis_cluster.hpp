@@ -58,4 +58,9 @@ class redis_cluster {
 // master) by every call, so that each test starts empty.
 redis_cluster& shared_cluster();
 
+// The REQUEST_SHARDS the harness starts gateways and workers with unless a test says otherwise:
+// on a cluster URL (several seeds) one shard per master of the fixture (3), so that every suite
+// run on the cluster runs on a sharded queue; 1 on a standalone URL.
+int default_request_shards(const std::string& redis_url);
+
 }  // namespace parley::test

@@ -39,21 +39,40 @@ stories_model() {
 
 port_free() { python3 -c "import socket,sys; s=socket.socket(); s.bind(('127.0.0.1', $1))" 2>/dev/null; }
 
+# The first of N consecutive free ports whose cluster bus ports (+ 10000) are free too; below
+# 55535 so that every bus port is valid.
+free_port_run() {  # N
+  local n=$1 base i
+  while :; do
+    base=$((20000 + RANDOM % 30000))
+    for ((i = 0; i < n; i++)); do
+      port_free $((base + i)) && port_free $((base + i + 10000)) || continue 2
+    done
+    echo "$base"
+    return 0
+  done
+}
+
 # Parley exactly as scripts/run.sh starts it, from a clean environment (so that nothing the
 # caller exported changes a default), on free ports with its state in WORK/state. Worker 1
 # serves /metrics on METRICS_PORT_BASE + 1. Sets gw_port, worker_metrics, parley_pid and
 # parley_env (for the report). Every reply is REPLY_TOKENS tokens (IGNORE_EOS), and the
 # per-session rate limit, queue bound and per-address limit are lifted: one client on 127.0.0.1
 # plays every user, at a pace no single user has.
+# STACK_ENV (an array, optional) adds settings, e.g. (REDIS_CLUSTER=1 REDIS_PORT=...); a
+# REDIS_PORT there replaces the free port chosen here.
 start_parley_stack() {  # WORK BUILD MODEL REPLY_TOKENS THREADS POLL
-  local work=$1 build=$2 model=$3 tokens=$4 threads=$5 poll=$6 root metrics_base
+  local work=$1 build=$2 model=$3 tokens=$4 threads=$5 poll=$6 root metrics_base redis_port kv
   root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
   gw_port=$(free_port)
   while :; do metrics_base=$(free_port); port_free $((metrics_base + 1)) && break; done
   worker_metrics=$((metrics_base + 1))
-  parley_env=(PORT="$gw_port" REDIS_PORT="$(free_port)" METRICS_PORT_BASE="$metrics_base"
+  redis_port=$(free_port)
+  for kv in ${STACK_ENV[@]+"${STACK_ENV[@]}"}; do [[ $kv == REDIS_PORT=* ]] && redis_port=${kv#REDIS_PORT=}; done
+  parley_env=(PORT="$gw_port" REDIS_PORT="$redis_port" METRICS_PORT_BASE="$metrics_base"
               MODEL="$model" MODEL_THREADS="$threads" MODEL_POLL="$poll" MAX_NEW_TOKENS="$tokens" IGNORE_EOS=true
               RATE_BURST=1000000000 RATE_PER_SECOND=1000000000 MAX_QUEUE=1000000000 MAX_CONNECTIONS_PER_IP=1000000)
+  for kv in ${STACK_ENV[@]+"${STACK_ENV[@]}"}; do [[ $kv == REDIS_PORT=* ]] || parley_env+=("$kv"); done
   env -i PATH="$PATH" HOME="$HOME" VAR_DIR="$work/state" BUILD_DIR="$build" "${parley_env[@]}" \
     "$root/scripts/run.sh" >"$work/parley-$gw_port.log" 2>&1 &
   parley_pid=$!

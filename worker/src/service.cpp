@@ -72,7 +72,7 @@ service::service(net::io_context& io, const worker_config& cfg, redis::config re
       runner_(io.get_executor(), cfg, store_, queue_, model, turns_, metrics_),
       budget_(cfg.max_concurrent_turns),
       claim_due_(static_cast<std::size_t>(cfg.request_shards), false),
-      slot_freed_(io),
+      slot_freed_(io, net::steady_timer::time_point::max()),
       claim_timer_(io),
       presence_timer_(io),
       idle_(io) {}
@@ -183,7 +183,8 @@ void service::shutdown(bool immediate) {
 net::awaitable<int> service::wait_for_slots() {
   while (!stopping_) {
     if (const int count = budget_.reserve(idle_readers_); count > 0) co_return count;
-    slot_freed_.expires_at(net::steady_timer::time_point::max());
+    // Several readers wait here at once: re-arming (expires_at) would cancel the others' waits,
+    // and they would wake each other in a loop. The expiry stays at max; cancel() wakes them all.
     co_await slot_freed_.async_wait(net::as_tuple(net::use_awaitable));
   }
   co_return 0;

@@ -90,7 +90,7 @@ class service {
   std::vector<char> claim_due_;  // per shard: its reader claims before its next read
   std::function<void(std::string)> config_error_;
   bool stopping_ = false;
-  net::steady_timer slot_freed_;
+  net::steady_timer slot_freed_;  // never expires: cancel() wakes every reader waiting for a slot
   net::steady_timer claim_timer_;
   net::steady_timer presence_timer_;
   net::steady_timer idle_;  // cancelled when no session runs any more during shutdown

@@ -7,9 +7,16 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <csignal>
+#include <fstream>
+#include <iterator>
+#include <sstream>
 #include <memory>
 #include <optional>
 
@@ -350,6 +357,66 @@ TEST_P(worker_e2e, a_worker_that_splits_the_queue_differently_exits_2_naming_bot
 }
 
 INSTANTIATE_TEST_SUITE_P(redis, worker_e2e, both_redis_kinds, redis_kind_name);
+
+// The worker's own CPU time (user + system), from /proc.
+double cpu_seconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+  std::vector<std::string> f;
+  for (std::string x; fields >> x;) f.push_back(x);
+  // Fields 14 and 15 of stat(5), counted from the state (field 3) here.
+  return (std::stod(f.at(11)) + std::stod(f.at(12))) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+TEST(worker_full, readers_waiting_for_a_slot_sleep) {
+  // Three shards, one slot, taken by a turn whose upstream accepted the connection and never
+  // answers: two readers wait for the slot. They must sleep until it frees, not wake each other
+  // (they did: each re-armed their shared timer, cancelling the others' waits; bench/cluster
+  // found it as a model running at half speed).
+  temp_dir dir;
+  redis_server redis(dir.path());
+  const int upstream = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(upstream, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(upstream, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(upstream, 16), 0);
+  const auto upstream_port = local_port_of(upstream);
+  gateway_process gateway(redis.url(), dir.path(), {"--request-shards", "3"});
+  worker_process worker(redis.url(), dir.path(), "w1",
+                        {"--request-shards", "3", "--max-concurrent-turns", "1", "--backend", "openai",
+                         "--openai-base-url", "http://127.0.0.1:" + std::to_string(upstream_port),
+                         "--openai-max-attempts", "1"});
+  const auto token = new_session(gateway.port());
+  ws_client ws;
+  connect_chat(ws, gateway.port(), token);
+  send_message(ws, "Hello");
+  const keys::request_streams streams(3);
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const auto pending = redis.command({"XPENDING", streams.stream_of(token), "parley-workers"});
+        return !pending.elements.empty() && pending.elements[0].integer == 1;
+      },
+      20s))
+      << worker.log_text();
+  // While the slot is taken no reader reads: all three wait for it. The upkeep still runs, one
+  // script per shard every --claim-interval (200 ms); over ten of them (two seconds) a waiting
+  // reader has no reason to run at all.
+  const auto upkeep_runs = [&] {
+    const auto stats = redis.command_str({"INFO", "commandstats"});
+    const std::string name = "cmdstat_xinfo|groups:calls=";
+    const auto at = stats.find(name);
+    return at == std::string::npos ? 0L : std::stol(stats.substr(at + name.size()));
+  };
+  const long runs_before = upkeep_runs();
+  const double cpu_before = cpu_seconds(worker.proc().pid());
+  ASSERT_TRUE(wait_until([&] { return upkeep_runs() >= runs_before + 30; }, 20s));
+  const double spent = cpu_seconds(worker.proc().pid()) - cpu_before;
+  EXPECT_LT(spent, 0.3) << "the worker used " << spent << " s of CPU while it waited";
+  ::close(upstream);
+}
 
 }  // namespace
 }  // namespace parley::test

@@ -188,5 +188,145 @@ TEST(cluster_failover, a_planned_failover_mid_reply_misses_and_doubles_nothing) 
   EXPECT_EQ(json_str(messages[1].as_object(), "msg"), json_str(*end, "text"));
 }
 
+std::string node_id(redis_server& node) { return node.command_str({"CLUSTER", "MYID"}); }
+
+// A message sent with a client id, and the first answer to it: "ack", or the error's code.
+std::string send_and_answer(ws_client& ws, const std::string& text, const std::string& client_id, frame_list& seen,
+                            std::string* acked_id = nullptr) {
+  EXPECT_TRUE(ws.send_text(json::serialize(json::object{{"type", "message"}, {"text", text}, {"client_id", client_id}})));
+  const auto from = seen.size();
+  std::string answer;
+  read_until(
+      ws, seen,
+      [&](const frame_list& f) {
+        for (std::size_t i = from; i < f.size(); ++i) {
+          if (json_str(f[i], "client_id") != client_id) continue;
+          if (json_str(f[i], "type") == "ack") {
+            answer = "ack";
+            if (acked_id) *acked_id = json_str(f[i], "id");
+          } else if (json_str(f[i], "type") == "error") {
+            answer = json_str(f[i], "code");
+          }
+        }
+        return !answer.empty();
+      },
+      30s);
+  return answer;
+}
+
+TEST(cluster_failover, a_slot_migrating_mid_conversation_refuses_for_a_moment_then_goes_on_at_its_new_master) {
+  temp_dir dir;
+  redis_cluster cluster(dir.path() / "cluster");
+  gateway_process gateway(cluster.url(), dir.path());
+  worker_process worker(cluster.url(), dir.path(), "w1", {"--max-new-tokens", "24"});
+  const auto token = new_session(gateway.port());
+  ws_client ws;
+  connect_chat(ws, gateway.port(), token);
+  frame_list frames;
+  const auto first = send_message(ws, "Once upon a time", &frames);
+  ASSERT_TRUE(read_until(ws, frames, has_frame("reply_end", first))) << worker.log_text();
+
+  // Move the session's slot to another master the way redis-cli --cluster reshard does, and
+  // stop half-way: every key is on the target already, the source still owns the slot. Every
+  // command for the session is now answered ASK by the source.
+  const std::string key = "parley:{" + token + "}:session";
+  const auto slot = std::to_string(cluster.command({"CLUSTER", "KEYSLOT", key}).integer);
+  auto& from = cluster.master_of(key);
+  redis_server* to = nullptr;
+  for (auto* m : cluster.masters())
+    if (m != &from) to = m;
+  ASSERT_TRUE(to);
+  ASSERT_EQ(to->command_str({"CLUSTER", "SETSLOT", slot, "IMPORTING", node_id(from)}), "OK");
+  ASSERT_EQ(from.command_str({"CLUSTER", "SETSLOT", slot, "MIGRATING", node_id(*to)}), "OK");
+  const auto keys = from.command({"CLUSTER", "GETKEYSINSLOT", slot, "1000"});
+  ASSERT_FALSE(keys.elements.empty());
+  std::vector<std::string> migrate{"MIGRATE", "127.0.0.1", std::to_string(to->port()), "", "0", "5000", "KEYS"};
+  for (const auto& k : keys.elements) migrate.push_back(k.str);
+  ASSERT_EQ(from.command(migrate).str, "OK");
+
+  // A script names every key of the session, and some exist only now and then (lease, stop,
+  // attempts): the target answers TRYAGAIN while one of them is missing, so the client retries
+  // for a moment (docs/design.md) and then the gateway refuses with `unavailable`, nothing
+  // written, or, if every key was there, ASK took the message to the target.
+  std::string second;
+  const auto during = send_and_answer(ws, "And then?", "during-migration", frames, &second);
+  EXPECT_TRUE(during == "ack" || during == "unavailable") << during;
+
+  // The migration ends: every node learns the new owner, the old one tells subscribers their
+  // channel moved (sunsubscribe), and the gateway follows it and replays what it missed.
+  for (std::size_t i = 0; i < cluster.size(); ++i)
+    cluster.node(i).command({"CLUSTER", "SETSLOT", slot, "NODE", node_id(*to)});
+  ASSERT_TRUE(cluster.wait_ok());
+  if (during != "ack") {
+    // The documented answer to `unavailable`: the same message again, with its client id.
+    std::string answer;
+    for (int tries = 0; tries < 10 && answer != "ack"; ++tries)
+      answer = send_and_answer(ws, "And then?", "during-migration", frames, &second);
+    ASSERT_EQ(answer, "ack") << gateway.log_text();
+  }
+  ASSERT_TRUE(read_until(ws, frames, has_frame("reply_end", second), 60s)) << worker.log_text() << gateway.log_text();
+  EXPECT_TRUE(event_ids_increase(frames)) << "an event twice or out of order";
+  EXPECT_EQ(assembled_reply(frames, second), json_str(*find_frame(frames, "reply_end", second), "text"));
+
+  // And on at the new owner (MOVED, then the refreshed map).
+  frame_list after;
+  const auto third = send_message(ws, "What happened next?", &after);
+  ASSERT_TRUE(read_until(ws, after, has_frame("reply_end", third), 60s)) << worker.log_text();
+  const auto messages = history(gateway.port(), token);
+  ASSERT_EQ(messages.size(), 6u) << json::serialize(messages);
+  for (const auto& id : {first, second, third}) EXPECT_EQ(bot_replies_to(messages, id), 1) << id;
+  EXPECT_EQ(&cluster.master_of(key), to);
+}
+
+TEST(cluster_failover, a_master_lost_without_a_replica_refuses_clearly_and_recovers_when_it_returns) {
+  temp_dir dir;
+  // No replicas: nothing can take over. AOF with fsync always, so the returning master has every
+  // write it acknowledged.
+  redis_cluster cluster(dir.path() / "cluster",
+                        {.masters = 3, .replicas = 0, .extra_args = {"--appendonly", "yes", "--appendfsync", "always"}});
+  gateway_process gateway(cluster.url(), dir.path());
+  worker_process worker(cluster.url(), dir.path(), "w1", {"--max-new-tokens", "16"});
+  const auto token = new_session(gateway.port());
+  ws_client ws;
+  connect_chat(ws, gateway.port(), token);
+  frame_list frames;
+  const auto first = send_message(ws, "Once upon a time", &frames);
+  ASSERT_TRUE(read_until(ws, frames, has_frame("reply_end", first))) << worker.log_text();
+
+  const std::string key = "parley:{" + token + "}:session";
+  auto& master = cluster.master_of(key);
+  master.proc().signal(SIGKILL);
+  master.proc().wait_exit(5s);
+  // While it is gone (and, after cluster-node-timeout, the whole cluster is down: a cluster
+  // needs every slot served), a message is refused with the documented code, nothing stored.
+  const auto refused = send_and_answer(ws, "Anyone there?", "while-down", frames);
+  EXPECT_EQ(refused, "unavailable") << gateway.log_text();
+  // Once the others count it as failed (cluster-node-timeout), every slot is refused
+  // (CLUSTERDOWN): a conversation on another master is refused the same way.
+  ASSERT_TRUE(wait_until([&] {
+    for (auto* m : cluster.masters())
+      if (m->command_str({"CLUSTER", "INFO"}).find("cluster_state:fail") != std::string::npos) return true;
+    return false;
+  }, 20s));
+  EXPECT_EQ(send_and_answer(ws, "Anyone there?", "while-down", frames), "unavailable");
+  EXPECT_EQ(http_request({.port = gateway.port(), .method = "POST", .target = "/token?name=x"}).status, 503);
+
+  // The master comes back with its data: the resend (same client id) is accepted once and
+  // answered, and the conversation goes on where it was.
+  master.start();
+  ASSERT_TRUE(cluster.wait_ok());
+  std::string second;
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  std::string answer;
+  while (std::chrono::steady_clock::now() < deadline && (answer = send_and_answer(ws, "Anyone there?", "while-down", frames, &second)) != "ack")
+    EXPECT_EQ(answer, "unavailable");
+  ASSERT_EQ(answer, "ack");
+  ASSERT_TRUE(read_until(ws, frames, has_frame("reply_end", second), 60s)) << worker.log_text() << gateway.log_text();
+  const auto messages = history(gateway.port(), token);
+  ASSERT_EQ(messages.size(), 4u) << json::serialize(messages);
+  EXPECT_EQ(bot_replies_to(messages, first), 1);
+  EXPECT_EQ(bot_replies_to(messages, second), 1);
+}
+
 }  // namespace
 }  // namespace parley::test

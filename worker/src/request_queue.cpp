@@ -210,6 +210,26 @@ net::awaitable<boost::system::result<void>> request_queue::requeue(const request
   co_return boost::system::result<void>{};
 }
 
+net::awaitable<boost::system::result<long long>> request_queue::reader_id(int shard) {
+  // CLIENT ID names no key: the keyed EXISTS routes the pipeline to the shard's node, over the
+  // connection its XREADGROUP uses.
+  metrics_.redis_commands(2);
+  std::vector<redis::command> cmds{{"EXISTS", stream(shard)}, {"CLIENT", "ID"}};
+  auto r = co_await readers_.at(static_cast<std::size_t>(shard))->exec_pipeline(std::move(cmds));
+  if (!r) co_return r.error();
+  if (r->size() != 2 || !(*r)[1].as_integer()) co_return redis::errc::reply_error;
+  co_return *(*r)[1].as_integer();
+}
+
+net::awaitable<boost::system::result<long long>> request_queue::unblock(int shard, long long reader_id) {
+  metrics_.redis_commands(2);
+  std::vector<redis::command> cmds{{"EXISTS", stream(shard)}, {"CLIENT", "UNBLOCK", std::to_string(reader_id), "TIMEOUT"}};
+  auto r = co_await shared_.exec_pipeline(std::move(cmds));
+  if (!r) co_return r.error();
+  if (r->size() != 2 || !(*r)[1].as_integer()) co_return redis::errc::reply_error;
+  co_return *(*r)[1].as_integer();
+}
+
 net::awaitable<boost::system::result<std::string>> request_queue::dead_letter(const request_entry& e, long long seq,
                                                                        const std::string& message_id,
                                                                        const std::string& error, int attempts) {

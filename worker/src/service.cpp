@@ -72,6 +72,7 @@ service::service(net::io_context& io, const worker_config& cfg, redis::config re
       runner_(io.get_executor(), cfg, store_, queue_, model, turns_, metrics_),
       budget_(cfg.max_concurrent_turns),
       claim_due_(static_cast<std::size_t>(cfg.request_shards), false),
+      reader_states_(static_cast<std::size_t>(cfg.request_shards)),
       slot_freed_(io, net::steady_timer::time_point::max()),
       claim_timer_(io),
       presence_timer_(io),
@@ -83,7 +84,11 @@ std::uint16_t service::metrics_port() const noexcept { return metrics_server_ ? 
 
 net::awaitable<void> service::run() {
   shared_.start();
-  for (auto& r : readers_) r->start();
+  for (std::size_t i = 0; i < readers_.size(); ++i) {
+    // A new connection has a new client id.
+    readers_[i]->on_connect([this, i] { net::post(io_, [this, i] { reader_states_[i].client_id.reset(); }); });
+    readers_[i]->start();
+  }
   stops_.on_message([this](std::string_view, std::string_view payload) { on_stop_message(payload); });
   stops_.start();
   stops_.subscribe(std::string(keys::stop_channel));
@@ -169,7 +174,7 @@ void service::shutdown(bool immediate) {
     if (!stopping_) {
       stopping_ = true;
       runner_.begin_shutdown();
-      slot_freed_.cancel();
+      wake_slot_waiters();
       claim_timer_.cancel();
       presence_timer_.cancel();
     }
@@ -180,9 +185,15 @@ void service::shutdown(bool immediate) {
   });
 }
 
-net::awaitable<int> service::wait_for_slots() {
+net::awaitable<int> service::wait_for_slots(int shard) {
   while (!stopping_) {
     if (const int count = budget_.reserve(idle_readers_); count > 0) co_return count;
+    if (reader_states_[static_cast<std::size_t>(shard)].hungry) {
+      // preempt_for awaits Redis: a slot freed meanwhile woke nobody, so check again then.
+      const auto before = slots_freed_;
+      const bool unblocked = co_await preempt_for(shard);
+      if (unblocked || slots_freed_ != before) continue;
+    }
     // Several readers wait here at once: re-arming (expires_at) would cancel the others' waits,
     // and they would wake each other in a loop. The expiry stays at max; cancel() wakes them all.
     co_await slot_freed_.async_wait(net::as_tuple(net::use_awaitable));
@@ -190,8 +201,21 @@ net::awaitable<int> service::wait_for_slots() {
   co_return 0;
 }
 
+net::awaitable<bool> service::preempt_for(int shard) {
+  for (std::size_t i = 0; i < reader_states_.size(); ++i) {
+    auto& other = reader_states_[i];
+    if (static_cast<int>(i) == shard || !other.blocked || other.unblocking || !other.client_id) continue;
+    other.unblocking = true;
+    auto done = co_await queue_.unblock(static_cast<int>(i), *other.client_id);
+    if (done && *done == 1) co_return true;
+  }
+  co_return false;
+}
+
 net::awaitable<void> service::consume_all() {
   int running = queue_.shards();
+  // Every reader counts as idle from the start, so the first to run does not take every slot.
+  idle_readers_ = queue_.shards();
   net::steady_timer all_done(io_, net::steady_timer::time_point::max());
   for (int shard = 0; shard < queue_.shards(); ++shard) {
     net::co_spawn(io_, consume(shard), [&running, &all_done](std::exception_ptr ep) {
@@ -212,26 +236,38 @@ net::awaitable<void> service::consume(int shard) {
   auto tuple = net::as_tuple(net::use_awaitable);
   net::steady_timer pause(io_);
   bool reported = false;
-  ++idle_readers_;
   while (!stopping_) {
-    const int count = co_await wait_for_slots();
+    const int count = co_await wait_for_slots(shard);
     if (count == 0) break;
     --idle_readers_;
+    auto& state = reader_states_[static_cast<std::size_t>(shard)];
     if (claim_due_[static_cast<std::size_t>(shard)]) {
       const int claimed = co_await claim_for(shard, count);
       ++idle_readers_;
       budget_.settle(count, claimed);
-      if (claimed < count) slot_freed_.cancel();
+      if (claimed < count) wake_slot_waiters();
       continue;
     }
+    if (!state.client_id && queue_.shards() > 1) {
+      // Only readers of several shards are ever unblocked by another.
+      auto id = co_await queue_.reader_id(shard);
+      if (id) state.client_id = *id;
+    }
+    state.blocked = true;
     auto entries = co_await queue_.read(shard, count);
+    state.blocked = false;
+    state.unblocking = false;
     ++idle_readers_;
     const int got = entries ? static_cast<int>(entries->size()) : 0;
+    // Work came from this shard: more may follow (a burst, the next turn), so this reader may
+    // take a slot from a reader blocked on a quiet shard. A read that comes back empty (its
+    // block timed out, or another reader unblocked it) gives that up.
+    state.hungry = got > 0;
     budget_.settle(count, got);
     if (got < count) {
       // Slots came back: readers waiting for one get the first turn at them, so that with fewer
       // slots than shards every shard is read in turn.
-      slot_freed_.cancel();
+      wake_slot_waiters();
       co_await net::post(io_, net::use_awaitable);
     }
     if (!entries) {
@@ -322,9 +358,14 @@ void service::start(request_entry e) {
   });
 }
 
+void service::wake_slot_waiters() {
+  ++slots_freed_;
+  slot_freed_.cancel();
+}
+
 void service::finished() {
   budget_.finish();
-  slot_freed_.cancel();
+  wake_slot_waiters();
   if (stopping_ && budget_.busy() == 0) idle_.cancel();
 }
 

@@ -133,6 +133,53 @@ TEST(cluster_failover, with_wait_replicas_no_acknowledged_message_is_lost) {
   ASSERT_TRUE(read_until(ws, frames, has_frame("reply_end", id), 60s)) << worker.log_text();
 }
 
+// kill -9 of the session's master while its reply streams: replication is asynchronous, so the
+// promoted replica may lack the last deltas; the worker's next write fails, the turn is claimed
+// again and regenerated (reply_discard), and the client ends with the stored reply's exact text.
+// A client resuming from an event the new master never got is told to resync.
+TEST(cluster_failover, kill_9_of_the_sessions_master_mid_reply_ends_with_the_stored_reply) {
+  temp_dir dir;
+  redis_cluster cluster(dir.path() / "cluster");
+  gateway_process gateway(cluster.url(), dir.path());
+  // Long enough to be streaming when the master dies; a stop ends it once it is regenerated.
+  worker_process worker(cluster.url(), dir.path(), "w1",
+                        {"--ctx-size", "4096", "--max-new-tokens", "3000", "--ignore-eos", "true", "--flush-tokens", "1"});
+  const auto token = new_session(gateway.port());
+  ws_client ws;
+  connect_chat(ws, gateway.port(), token);
+  frame_list frames;
+  const auto id = send_message(ws, "Once upon a time", &frames);
+  ASSERT_TRUE(read_until(ws, frames, has_frame("delta", id, 5)));
+  fail_over(cluster, "parley:{" + token + "}:session", false);
+  if (HasFatalFailure()) return;
+  // The regenerated reply starts after a reply_discard; stop it once it streams again.
+  ASSERT_TRUE(read_until(ws, frames, has_frame("reply_discard", id), 60s)) << worker.log_text() << gateway.log_text();
+  const auto discarded = frames.size();
+  ASSERT_TRUE(read_until(ws, frames, [&](const frame_list& f) {
+    for (std::size_t i = discarded; i < f.size(); ++i)
+      if (json_str(f[i], "type") == "delta") return true;
+    return false;
+  }, 60s));
+  ASSERT_TRUE(ws.send_text(json::serialize(json::object{{"type", "stop"}, {"message_id", id}})));
+  ASSERT_TRUE(read_until(ws, frames, has_frame("reply_end", id), 60s)) << worker.log_text() << gateway.log_text();
+  EXPECT_TRUE(event_ids_increase(frames)) << "an event twice or out of order";
+  const auto* end = find_frame(frames, "reply_end", id);
+  // What the client assembled (from the last reply_discard on) is the stored reply, once.
+  EXPECT_EQ(assembled_reply(frames, id), json_str(*end, "text"));
+  const auto messages = history(gateway.port(), token);
+  ASSERT_EQ(messages.size(), 2u) << json::serialize(messages);
+  EXPECT_EQ(json_str(messages[1].as_object(), "msg"), json_str(*end, "text"));
+  EXPECT_EQ(bot_replies_to(messages, id), 1);
+  // A tab that comes back with the last event it saw (the reply_end, which the new master has)
+  // gets nothing again: the next frames are those of a new message.
+  ws_client again;
+  connect_chat(again, gateway.port(), token, last_event_id(frames));
+  frame_list later;
+  const auto next = send_message(again, "The end", &later);
+  ASSERT_TRUE(read_until(again, later, has_frame("reply_start", next), 60s));
+  for (const auto& f : later) EXPECT_NE(json_str(f, "reply_to"), id) << json::serialize(f);
+}
+
 // CLUSTER FAILOVER mid-reply (a planned switch: no data lost): the old master of the session's
 // slot becomes a replica and pushes `sunsubscribe` for the session's channel; the gateway moves the
 // subscription to the new master and replays from the event stream, so the client gets the whole

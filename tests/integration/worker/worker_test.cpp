@@ -304,23 +304,28 @@ TEST_P(worker_e2e, every_request_shard_is_read_and_a_worker_holds_no_more_entrie
     ids.push_back(send(*sockets.back(), "Once upon a time"));
   }
   // An entry a worker has read is pending under its name until it acks it: never more than its
-  // two slots, across all three shards, while six sessions wait.
+  // two slots, across all three shards, while six sessions wait. One script reads all three
+  // at one instant, which only a single node can do; on the cluster the same code (read_budget)
+  // holds the line, and the check here is that every shard is read and every message answered.
   long long most_held = 0;
   const auto answered = [&] {
-    long long held = 0;
-    for (int s = 0; s < streams.size(); ++s) {
-      // [count, first, last, per consumer]; an error before the worker made the group.
-      const auto pending = redis.command({"XPENDING", streams.stream(s), "parley-workers"});
-      if (!pending.elements.empty()) held += pending.elements[0].integer;
+    if (!redis.is_cluster()) {
+      const auto held = redis.command(
+          {"EVAL",
+           "local n = 0 for _, k in ipairs(KEYS) do if redis.call('EXISTS', k) == 1 then "
+           "local ok, p = pcall(redis.call, 'XPENDING', k, 'parley-workers') if ok then n = n + p[1] end end end return n",
+           "3", streams.stream(0), streams.stream(1), streams.stream(2)});
+      most_held = std::max(most_held, held.integer);
     }
-    most_held = std::max(most_held, held);
     for (const auto& t : tokens)
       if (redis.command_str({"LLEN", "parley:{" + t + "}:history"}) != "2") return false;
     return true;
   };
   ASSERT_TRUE(wait_until(answered, 120s)) << worker.log_text();
-  EXPECT_LE(most_held, 2);
-  EXPECT_GE(most_held, 1);
+  if (!redis.is_cluster()) {
+    EXPECT_LE(most_held, 2);
+    EXPECT_GE(most_held, 1);
+  }
   for (std::size_t i = 0; i < tokens.size(); ++i) EXPECT_EQ(bot_replies_to(history(tokens[i]), ids[i]), 1);
   for (int s = 0; s < streams.size(); ++s) {
     const auto info = redis.command({"XINFO", "STREAM", streams.stream(s)});
@@ -329,6 +334,35 @@ TEST_P(worker_e2e, every_request_shard_is_read_and_a_worker_holds_no_more_entrie
       if (info.elements[i].str == "entries-added") added = info.elements[i + 1].integer;
     EXPECT_EQ(added, 2) << streams.stream(s);
   }
+}
+
+TEST_P(worker_e2e, a_busy_shard_takes_the_slots_that_readers_of_quiet_shards_hold) {
+  // Three shards, three slots: each reader holds one while it blocks. Two sessions of one shard:
+  // once the first is taken, the second must not wait for a quiet shard's read to time out (30 s
+  // here) or the first reply to end (thousands of tokens): its reader unblocks a quiet one.
+  start_gateway({"--request-shards", "3"});
+  worker_process worker(redis.url(), dir.path(), "w1",
+                        {"--request-shards", "3", "--max-concurrent-turns", "3", "--parallel", "3", "--read-block", "30s",
+                         "--consumer-expiry", "10m", "--ignore-eos", "true", "--ctx-size", "16384",
+                         "--max-new-tokens", "16000", "--flush-tokens", "16"});
+  const keys::request_streams streams(3);
+  const auto t1 = new_session();
+  std::string t2;
+  while (t2.empty() || streams.shard_of(t2) != streams.shard_of(t1)) t2 = new_session();
+  ws_client a, b;
+  connect(a, t1);
+  connect(b, t2);
+  frame_list fa, fb;
+  const auto ia = send(a, "Once upon a time", &fa);
+  ASSERT_TRUE(read_until(a, fa, has_frame("delta", ia))) << worker.log_text();
+  const auto ib = send(b, "The little dog", &fb);
+  ASSERT_TRUE(read_until(b, fb, has_frame("delta", ib), 10s)) << worker.log_text();
+  // Both generate at once; the first was still going when the second started.
+  EXPECT_FALSE(find_frame(fa, "reply_end", ia));
+  for (const auto& [ws, id] : {std::pair{&a, ia}, std::pair{&b, ib}})
+    ASSERT_TRUE(ws->send_text(json::serialize(json::object{{"type", "stop"}, {"message_id", id}})));
+  ASSERT_TRUE(read_until(a, fa, has_frame("reply_end", ia), 30s));
+  ASSERT_TRUE(read_until(b, fb, has_frame("reply_end", ib), 30s));
 }
 
 TEST_P(worker_e2e, a_worker_that_splits_the_queue_differently_exits_2_naming_both_counts) {

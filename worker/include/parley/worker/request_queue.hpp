@@ -62,6 +62,11 @@ class request_queue {
   // Shutdown hand-back: re-adds the request to its shard so any worker reads it at once, then
   // acks ours.
   net::awaitable<boost::system::result<void>> requeue(const request_entry& e);
+  // The CLIENT ID of shard `shard`'s reader connection (the node of that shard), and CLIENT
+  // UNBLOCK ... TIMEOUT of it sent through the shared client to the same node: its blocked
+  // XREADGROUP returns at once, as if it had timed out. 1 when a read was unblocked, else 0.
+  net::awaitable<boost::system::result<long long>> reader_id(int shard);
+  net::awaitable<boost::system::result<long long>> unblock(int shard, long long reader_id);
   // Returns the dead-letter entry's id.
   net::awaitable<boost::system::result<std::string>> dead_letter(const request_entry& e, long long seq,
                                                           const std::string& message_id, const std::string& error,

@@ -21,6 +21,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace parley {
@@ -59,8 +60,13 @@ class service {
   net::awaitable<void> claim();
   // XAUTOCLAIM on `shard` for up to `count` slots its reader holds; the entries taken, started.
   net::awaitable<int> claim_for(int shard, int count);
-  // Waits until the budget grants this reader slots (or the worker stops): the COUNT to read.
-  net::awaitable<int> wait_for_slots();
+  // Waits until the budget grants shard `shard`'s reader slots (or the worker stops): the COUNT
+  // to read. A reader whose last read came back full (its shard has more waiting) and finds every
+  // free slot promised to readers blocked on quiet shards unblocks one of them (CLIENT UNBLOCK),
+  // which gives its promise back: slots follow the shards that have work.
+  net::awaitable<int> wait_for_slots(int shard);
+  // Unblocks a reader other than `shard`'s that is blocked in XREADGROUP; true if one was.
+  net::awaitable<bool> preempt_for(int shard);
   // Fails the worker (status 2) when gateways and workers disagree about REQUEST_SHARDS; a Redis
   // failure leaves it for the next check.
   net::awaitable<void> check_shards();
@@ -69,6 +75,8 @@ class service {
   // Runs the entry's session; its slot is already counted in budget_ (settle or start).
   void start(request_entry e);
   void finished();
+  // Slots came back (a turn ended, a read returned fewer entries than it held slots for).
+  void wake_slot_waiters();
   void on_stop_message(std::string_view payload);
 
   net::io_context& io_;
@@ -88,9 +96,17 @@ class service {
   read_budget budget_;
   int idle_readers_ = 0;         // shard readers without a read outstanding
   std::vector<char> claim_due_;  // per shard: its reader claims before its next read
+  struct reader_state {
+    std::optional<long long> client_id;  // of its connection; reset when it reconnects
+    bool blocked = false;                // in XREADGROUP, holding slots
+    bool unblocking = false;             // a CLIENT UNBLOCK for that read is on its way
+    bool hungry = false;                 // its last read returned entries
+  };
+  std::vector<reader_state> reader_states_;  // per shard
   std::function<void(std::string)> config_error_;
   bool stopping_ = false;
   net::steady_timer slot_freed_;  // never expires: cancel() wakes every reader waiting for a slot
+  std::uint64_t slots_freed_ = 0;  // times wake_slot_waiters() ran
   net::steady_timer claim_timer_;
   net::steady_timer presence_timer_;
   net::steady_timer idle_;  // cancelled when no session runs any more during shutdown

@@ -77,7 +77,10 @@ run_setup() {  # NAME PORTS... (STACK_ENV set by the caller)
       sleep 0.1
     done
   done
-  if ! "$bench" --target parley --port "$gw_port" --conversations 20 --turns 2 --run-id "warm-$name" >"$work/warm-$name.json" 2>&1; then
+  # Right after the start a replica may still be busy with its first sync or AOF rewrite, and a
+  # WAIT times out (the bench client does not resend): one more warm-up once it settled.
+  if ! "$bench" --target parley --port "$gw_port" --conversations 20 --turns 2 --run-id "warm-$name" >"$work/warm-$name.json" 2>&1 &&
+     ! "$bench" --target parley --port "$gw_port" --conversations 20 --turns 2 --run-id "warm2-$name" >"$work/warm-$name.json" 2>&1; then
     echo "warm-up on $name failed:" >&2
     cat "$work/warm-$name.json" >&2
     tail -30 "$work/$name"/parley-*.log >&2

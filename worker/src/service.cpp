@@ -84,11 +84,7 @@ std::uint16_t service::metrics_port() const noexcept { return metrics_server_ ? 
 
 net::awaitable<void> service::run() {
   shared_.start();
-  for (std::size_t i = 0; i < readers_.size(); ++i) {
-    // A new connection has a new client id.
-    readers_[i]->on_connect([this, i] { net::post(io_, [this, i] { reader_states_[i].client_id.reset(); }); });
-    readers_[i]->start();
-  }
+  for (auto& r : readers_) r->start();
   stops_.on_message([this](std::string_view, std::string_view payload) { on_stop_message(payload); });
   stops_.start();
   stops_.subscribe(std::string(keys::stop_channel));
@@ -207,7 +203,12 @@ net::awaitable<bool> service::preempt_for(int shard) {
     if (static_cast<int>(i) == shard || !other.blocked || other.unblocking || !other.client_id) continue;
     other.unblocking = true;
     auto done = co_await queue_.unblock(static_cast<int>(i), *other.client_id);
+    spdlog::debug("shard {} reader unblocks shard {} reader (client {}): {}", shard, i, *other.client_id,
+                  done ? std::to_string(*done) : done.error().message());
     if (done && *done == 1) co_return true;
+    // Not blocked after all (its read just returned), or the id is of a connection that was
+    // replaced (a new one has a new id): it fetches its id again before its next read.
+    if (done && other.blocked) other.client_id.reset();
   }
   co_return false;
 }
@@ -249,9 +250,19 @@ net::awaitable<void> service::consume(int shard) {
       continue;
     }
     if (!state.client_id && queue_.shards() > 1) {
-      // Only readers of several shards are ever unblocked by another.
+      // Only readers of several shards are ever unblocked by another. Without its id this reader
+      // would block (up to read_block) where no other can reach it: like a failed read, the
+      // slots go back and it tries again after redis_retry.
       auto id = co_await queue_.reader_id(shard);
-      if (id) state.client_id = *id;
+      if (!id) {
+        ++idle_readers_;
+        budget_.settle(count, 0);
+        wake_slot_waiters();
+        pause.expires_after(cfg_.redis_retry);
+        co_await pause.async_wait(tuple);
+        continue;
+      }
+      state.client_id = *id;
     }
     state.blocked = true;
     auto entries = co_await queue_.read(shard, count);

@@ -274,8 +274,9 @@ TEST(cluster_failover, a_slot_migrating_mid_conversation_refuses_for_a_moment_th
   ASSERT_TRUE(read_until(ws, frames, has_frame("reply_end", first))) << worker.log_text();
 
   // Move the session's slot to another master the way redis-cli --cluster reshard does, and
-  // stop half-way: every key is on the target already, the source still owns the slot. Every
-  // command for the session is now answered ASK by the source.
+  // stop half-way: every key is on the target already, the source still owns the slot. The
+  // source answers ASK for the session's commands, the target TRYAGAIN for a script naming a key
+  // it does not have.
   const std::string key = "parley:{" + token + "}:session";
   const auto slot = std::to_string(cluster.command({"CLUSTER", "KEYSLOT", key}).integer);
   auto& from = cluster.master_of(key);

@@ -97,7 +97,7 @@ class service {
   int idle_readers_ = 0;         // shard readers without a read outstanding
   std::vector<char> claim_due_;  // per shard: its reader claims before its next read
   struct reader_state {
-    std::optional<long long> client_id;  // of its connection; reset when it reconnects
+    std::optional<long long> client_id;  // of its connection; fetched again when an unblock misses
     bool blocked = false;                // in XREADGROUP, holding slots
     bool unblocking = false;             // a CLIENT UNBLOCK for that read is on its way
     bool hungry = false;                 // its last read returned entries

@@ -244,9 +244,7 @@ net::awaitable<void> service::consume(int shard) {
     auto& state = reader_states_[static_cast<std::size_t>(shard)];
     if (claim_due_[static_cast<std::size_t>(shard)]) {
       const int claimed = co_await claim_for(shard, count);
-      ++idle_readers_;
-      budget_.settle(count, claimed);
-      if (claimed < count) wake_slot_waiters();
+      settled(count, claimed);
       continue;
     }
     if (!state.client_id && queue_.shards() > 1) {
@@ -255,9 +253,7 @@ net::awaitable<void> service::consume(int shard) {
       // slots go back and it tries again after redis_retry.
       auto id = co_await queue_.reader_id(shard);
       if (!id) {
-        ++idle_readers_;
-        budget_.settle(count, 0);
-        wake_slot_waiters();
+        settled(count, 0);
         pause.expires_after(cfg_.redis_retry);
         co_await pause.async_wait(tuple);
         continue;
@@ -268,19 +264,15 @@ net::awaitable<void> service::consume(int shard) {
     auto entries = co_await queue_.read(shard, count);
     state.blocked = false;
     state.unblocking = false;
-    ++idle_readers_;
     const int got = entries ? static_cast<int>(entries->size()) : 0;
     // Work came from this shard: more may follow (a burst, the next turn), so this reader may
     // take a slot from a reader blocked on a quiet shard. A read that comes back empty (its
     // block timed out, or another reader unblocked it) gives that up.
     state.hungry = got > 0;
-    budget_.settle(count, got);
-    if (got < count) {
-      // Slots came back: readers waiting for one get the first turn at them, so that with fewer
-      // slots than shards every shard is read in turn.
-      wake_slot_waiters();
-      co_await net::post(io_, net::use_awaitable);
-    }
+    settled(count, got);
+    // Slots came back: readers waiting for one get the first turn at them, so that with fewer
+    // slots than shards every shard is read in turn.
+    if (got < count) co_await net::post(io_, net::use_awaitable);
     if (!entries) {
       if (!reported)
         spdlog::warn("reading {}: {}; retrying", queue_.stream(shard), entries.error().message());
@@ -367,6 +359,12 @@ void service::start(request_entry e) {
     }
     finished();
   });
+}
+
+void service::settled(int count, int got) {
+  ++idle_readers_;
+  budget_.settle(count, got);
+  if (got < count) wake_slot_waiters();
 }
 
 void service::wake_slot_waiters() {

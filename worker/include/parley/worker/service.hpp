@@ -75,6 +75,9 @@ class service {
   // Runs the entry's session; its slot is already counted in budget_ (settle or start).
   void start(request_entry e);
   void finished();
+  // A reader's read or claim that reserved `count` slots took `got` entries: the reader is idle
+  // again, its other slots free (and waiting readers woken).
+  void settled(int count, int got);
   // Slots came back (a turn ended, a read returned fewer entries than it held slots for).
   void wake_slot_waiters();
   void on_stop_message(std::string_view payload);

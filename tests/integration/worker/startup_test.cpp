@@ -18,7 +18,7 @@ finished_process run_worker(std::vector<std::string> args, std::map<std::string,
   argv.insert(argv.end(), args.begin(), args.end());
   return run_to_exit({.argv = argv, .env = std::move(env),
                       .unset_env = {"MODEL", "MODEL_BACKEND", "REDIS_URL", "METRICS_PORT", "WORKER_NAME",
-                                    "TEMPERATURE", "SESSION_TTL", "LOG_LEVEL"},
+                                    "TEMPERATURE", "SESSION_TTL", "LOG_LEVEL", "FLASH_ATTN"},
                       .log_path = dir.path() / "worker.log", .working_dir = dir.path()},
                      30s);
 }
@@ -36,6 +36,12 @@ TEST(worker_startup, a_bad_flag_exits_2_with_one_line_naming_it) {
   e = run_worker({"--lease-ttl", "20s", "--claim-min-idle", "20s"});
   EXPECT_EQ(e.status, 2);
   EXPECT_EQ(e.log, "parley-worker: --claim-min-idle must be greater than --lease-ttl\n");
+}
+
+TEST(worker_startup, an_unknown_flash_attention_mode_exits_2_naming_the_choices) {
+  auto e = run_worker({}, {{"FLASH_ATTN", "fast"}});
+  EXPECT_EQ(e.status, 2);
+  EXPECT_EQ(e.log, "parley-worker: --flash-attn (FLASH_ATTN): fast not in {off,on,auto}\n");
 }
 
 TEST(worker_startup, help_exits_0) {

@@ -115,6 +115,9 @@ boost::system::result<std::unique_ptr<engine>> engine::create(const llama_config
   // then only reads each sequence's own cells.
   cparams.kv_unified = false;
   cparams.no_perf = true;
+  cparams.flash_attn_type = config.flash_attn == "on"    ? LLAMA_FLASH_ATTN_TYPE_ENABLED
+                            : config.flash_attn == "off" ? LLAMA_FLASH_ATTN_TYPE_DISABLED
+                                                         : LLAMA_FLASH_ATTN_TYPE_AUTO;
   // One pool for the worker's life (without it ggml starts threads for every decode call), with
   // the configured spinning.
   auto pool_params = ggml_threadpool_params_default(threads);

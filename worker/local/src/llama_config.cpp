@@ -19,6 +19,10 @@ void register_options(CLI::App& app, llama_config& c) {
   add("--threads", c.threads, "MODEL_THREADS", "CPU threads for inference (0: all)");
   add("--poll", c.poll, "MODEL_POLL",
       "0-100: how long inference threads spin for work before sleeping (0: never spin)");
+  g->add_option("--flash-attn", c.flash_attn, "off, on or auto: llama.cpp's flash attention")
+      ->envname("FLASH_ATTN")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"off", "on", "auto"}));
   add("--reply-budget", c.reply_budget, "REPLY_BUDGET", "context tokens reserved for the reply");
   add("--trim-turns", c.trim_turns, "TRIM_TURNS",
       "trim a long history in blocks of this many user turns (keeps the KV cache reusable)");
@@ -45,6 +49,9 @@ std::optional<std::string> validate(const llama_config& c) {
   if (c.host_cache_mib < 0) return "--host-cache-mib must not be negative";
   if (c.threads < 0) return "--threads must not be negative";
   if (c.poll < 0 || c.poll > 100) return "--poll must be between 0 and 100";
+  if (c.flash_attn != "off" && c.flash_attn != "on" && c.flash_attn != "auto") {
+    return "--flash-attn must be off, on or auto, not '" + c.flash_attn + "'";
+  }
   if (!c.chat_template.empty() && c.chat_template != "transcript") {
     return "--chat-template must be empty or 'transcript'";
   }

@@ -30,6 +30,7 @@ TEST(llama_config, environment_variables_set_the_fields) {
   ::setenv("MODEL_POLL", "0", 1);
   ::setenv("SHIFT_MIN_TOKENS", "0", 1);
   ::setenv("HOST_CACHE_MIB", "64", 1);
+  ::setenv("FLASH_ATTN", "auto", 1);
   CLI::App app;
   llama_config c;
   register_options(app, c);
@@ -40,11 +41,13 @@ TEST(llama_config, environment_variables_set_the_fields) {
   ::unsetenv("MODEL_POLL");
   ::unsetenv("SHIFT_MIN_TOKENS");
   ::unsetenv("HOST_CACHE_MIB");
+  ::unsetenv("FLASH_ATTN");
   EXPECT_EQ(c.prefill_chunk, 32);
   EXPECT_EQ(c.threads, 3);
   EXPECT_EQ(c.poll, 0);
   EXPECT_EQ(c.shift_min_tokens, 0);
   EXPECT_EQ(c.host_cache_mib, 64);
+  EXPECT_EQ(c.flash_attn, "auto");
 }
 
 TEST(llama_config, leaves_sampling_and_the_system_prompt_to_the_worker) {
@@ -91,6 +94,18 @@ TEST(llama_config, validate_names_the_bad_setting) {
   bad = c;
   bad.shift_min_tokens = -1;
   EXPECT_EQ(validate(bad).value_or(""), "--shift-min-tokens must not be negative");
+  bad = c;
+  bad.flash_attn = "yes";
+  EXPECT_EQ(validate(bad).value_or(""), "--flash-attn must be off, on or auto, not 'yes'");
+}
+
+TEST(llama_config, flash_attn_takes_only_off_on_or_auto) {
+  CLI::App app;
+  llama_config c;
+  register_options(app, c);
+  EXPECT_EQ(c.flash_attn, "off");
+  const char* argv[] = {"worker", "--flash-attn", "true"};
+  EXPECT_THROW(app.parse(3, argv), CLI::ValidationError);
 }
 
 }  // namespace

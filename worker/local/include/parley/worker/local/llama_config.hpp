@@ -32,6 +32,12 @@ struct llama_config {
   // leave the cores to the gateway and Redis on a shared box) to 100 (the longest); ggml's and
   // llama-server's default is 50. The threads are one pool for the worker's life.
   int poll = 50;
+  // llama.cpp's flash attention: "off", "on" or "auto" (llama.cpp decides; on for the CPU).
+  // Off by default, from measurement (docs/bench/e2e.md, "Flash attention"): on a CPU, ggml's
+  // flash-attention kernel handles a sequence's rows one at a time below 64 rows (the prompt of
+  // a returning conversation, every generated token), several times slower at a long context
+  // than the plain attention matrix products, which decoded turns faster on both bench models.
+  std::string flash_attn = "off";
   // Tokens kept free for the reply: the prompt budget is n_ctx - reply_budget, filled with the
   // newest turns that fit.
   int reply_budget = 256;

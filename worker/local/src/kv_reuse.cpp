@@ -19,7 +19,7 @@ std::size_t equal_run(const std::vector<token_id>& cache, std::size_t c,
 // costs about the length of the text the two have in common.
 std::pair<std::size_t, std::size_t> same_text(const std::vector<token_id>& cache, std::size_t c,
                                               const std::vector<token_id>& prompt, std::size_t p,
-                                              const piece_fn& piece) {
+                                              const piece_fn& piece, bool skip_a_space = false) {
   std::string text_c;
   std::string text_p;
   std::size_t i = c;
@@ -33,6 +33,10 @@ std::pair<std::size_t, std::size_t> same_text(const std::vector<token_id>& cache
     } else {
       if (j == prompt.size()) break;
       text_p += piece(prompt[j++]);
+      if (skip_a_space && j == p + 1) {
+        if (text_p.empty() || text_p.front() != ' ') break;
+        text_p.erase(0, 1);
+      }
     }
     const std::size_t n = std::min(text_c.size(), text_p.size());
     if (text_c.compare(checked, n - checked, text_p, checked, n - checked) != 0) break;
@@ -40,6 +44,26 @@ std::pair<std::size_t, std::size_t> same_text(const std::vector<token_id>& cache
     if (text_c.size() == text_p.size() && !text_c.empty() && j > p) best = {i, j};
   }
   return best;
+}
+
+// Cache tokens from cache[c] / prompt[p] on that are equal or spell the same text, counted up to
+// `limit`; nothing is changed.
+std::size_t matched_run(const std::vector<token_id>& cache, std::size_t c, const std::vector<token_id>& prompt,
+                        std::size_t p, const piece_fn& piece, std::size_t limit) {
+  std::size_t n = 0;
+  while (n < limit) {
+    const std::size_t e = equal_run(cache, c, prompt, p);
+    c += e;
+    p += e;
+    n += e;
+    if (n >= limit) break;
+    const auto [i, j] = same_text(cache, c, prompt, p, piece);
+    if (i == c) break;
+    n += i - c;
+    c = i;
+    p = j;
+  }
+  return n;
 }
 
 }  // namespace
@@ -60,7 +84,23 @@ kv_reuse_plan plan_kv_reuse(const std::vector<token_id>& cache, std::vector<toke
       c += n;
       p += n;
       const auto [i, j] = same_text(cache, c, out, p, piece);
-      if (i == c) break;
+      if (i == c) {
+        // The prompt has a space the cache lacks: the transcript form writes "Bot: " + reply,
+        // and a stored reply drops the whitespace it began with, so a reply the model began
+        // without a space comes back with one (as its own token, or merged into the reply's
+        // first). When the texts match without it, the prompt takes what the model saw and
+        // wrote: the cached run, without the space.
+        const auto [i2, j2] = same_text(cache, c, out, p, piece, true);
+        if (i2 == c) break;
+        out.erase(out.begin() + static_cast<std::ptrdiff_t>(p), out.begin() + static_cast<std::ptrdiff_t>(j2));
+        out.insert(out.begin() + static_cast<std::ptrdiff_t>(p),
+                   cache.begin() + static_cast<std::ptrdiff_t>(c), cache.begin() + static_cast<std::ptrdiff_t>(i2));
+        plan.dropped += 1;
+        plan.spliced += i2 - c;
+        p += i2 - c;
+        c = i2;
+        continue;
+      }
       const auto first = out.begin() + static_cast<std::ptrdiff_t>(p);
       out.erase(first, out.begin() + static_cast<std::ptrdiff_t>(j));
       out.insert(out.begin() + static_cast<std::ptrdiff_t>(p),
@@ -79,7 +119,10 @@ kv_reuse_plan plan_kv_reuse(const std::vector<token_id>& cache, std::vector<toke
 
   if (min_shift > 0) {
     while (c < cache.size() && p < out.size()) {
-      if (equal_run(cache, c, out, p) < min_shift) {
+      // Spliced text counts: the cache may hold a token the prompt lacks (the reply's leading
+      // whitespace, which the stored reply drops) before a reply whose tokens differ from
+      // the prompt's though they spell the same.
+      if (matched_run(cache, c, out, p, piece, min_shift) < min_shift) {
         ++c;
         continue;
       }

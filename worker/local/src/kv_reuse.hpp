@@ -8,11 +8,13 @@
 // 2. Splicing: where the prompt's tokens differ from the cache's but spell the same text (the
 //    previous reply as the model generated it versus the same text tokenized again), the
 //    prompt takes the cached tokens, so reuse does not end inside the previous reply.
+//    A space the prompt puts before a reply the model began without one is dropped, so the
+//    model sees the reply as it wrote it (`dropped`); everything else the prompt spells stays.
 // 3. Shifting (llama-server's context shift / cache reuse): when the oldest turns were dropped
 //    from the prompt, the newer turns are still in the cache further right; a run of at least
 //    `min_shift` equal tokens is moved left to where the prompt needs it, instead of being
 //    prefilled again. The cells it skips over are removed.
-// Invariant of the result: prompt[0, reused) is exactly what the cache holds after the plan is
+// Invariant of the result: `prompt` spells the input but for the `dropped` spaces; prompt[0, reused) is exactly what the cache holds after the plan is
 // applied, and reused < prompt.size() (the last prompt token is always decoded again: its
 // logits start the reply).
 #include <cstddef>
@@ -41,6 +43,7 @@ struct kv_reuse_plan {
   std::size_t reused = 0;        // prompt[0, reused) is in the cache once the plan is applied
   std::size_t spliced = 0;       // prompt tokens replaced by cached ones that spell the same text
   std::size_t shifted = 0;       // tokens moved by `shifts`
+  std::size_t dropped = 0;       // spaces the cache lacks, left out of `prompt` (see 2.)
 };
 
 // `min_shift`: the shortest run worth moving (0: never shift, for a cache that cannot).

@@ -14,10 +14,10 @@ namespace {
 // together (" Hel" + "lo" = " Hello"), as in a real BPE or SentencePiece vocabulary.
 const std::vector<std::string> vocab = {
     "<s>", "Human:", " hi", "\nBot:", " Hel", "lo", " Hello", "\n", "\nHuman:", " the", " cat",
-    " sat", " on", " mat", ".", " a", " dog", " ran", "Human", ":", " tell", " me",
+    " sat", " on", " mat", ".", " a", " dog", " ran", "Human", ":", " tell", " me", " ", "Hello",
 };
 enum : token_id { BOS, HUMAN, HI, BOT, HEL, LO, HELLO, NL, NL_HUMAN, THE, CAT, SAT, ON, MAT, DOT, A, DOG, RAN,
-                  HUMAN_WORD, COLON, TELL, ME };
+                  HUMAN_WORD, COLON, TELL, ME, SPACE, HELLO_NO_SPACE };
 
 std::string piece(token_id t) { return vocab.at(static_cast<std::size_t>(t)); }
 
@@ -57,7 +57,16 @@ std::map<std::ptrdiff_t, token_id> apply(const std::vector<token_id>& cache, con
 
 void expect_consistent(const std::vector<token_id>& cache, const std::vector<token_id>& prompt,
                        const kv_reuse_plan& plan) {
-  EXPECT_EQ(text_of(plan.prompt), text_of(prompt)) << "the plan's prompt spells the input";
+  if (plan.dropped == 0) {
+    EXPECT_EQ(text_of(plan.prompt), text_of(prompt)) << "the plan's prompt spells the input";
+  } else {
+    auto without_spaces = [](std::string s) {
+      std::erase(s, ' ');
+      return s;
+    };
+    EXPECT_EQ(text_of(plan.prompt).size() + plan.dropped, text_of(prompt).size()) << "only single spaces went";
+    EXPECT_EQ(without_spaces(text_of(plan.prompt)), without_spaces(text_of(prompt)));
+  }
   ASSERT_LT(plan.reused, plan.prompt.size()) << "the last prompt token is decoded again";
   const auto cells = apply(cache, plan);
   ASSERT_EQ(cells.size(), plan.reused);
@@ -65,6 +74,56 @@ void expect_consistent(const std::vector<token_id>& cache, const std::vector<tok
     ASSERT_TRUE(cells.contains(static_cast<std::ptrdiff_t>(i))) << "no cell at " << i;
     EXPECT_EQ(cells.at(static_cast<std::ptrdiff_t>(i)), plan.prompt[i]) << "at " << i;
   }
+}
+
+TEST(KvReuse, SkipsATokenThePromptLacksBeforeASplicedReply) {
+  // The model began its reply with a newline; the stored reply drops leading whitespace, so the
+  // prompt goes on with " Hello" where the cache has "\n", " Hel", "lo".
+  const std::vector<token_id> cache{BOS, HUMAN, HI, BOT, NL, HEL, LO, THE, CAT, SAT, ON, A, MAT, DOT};
+  const std::vector<token_id> prompt{BOS, HUMAN, HI, BOT, HELLO, THE, CAT, SAT, ON, A, MAT, DOT, NL_HUMAN, TELL, ME, BOT};
+  const auto plan = plan_kv_reuse(cache, prompt, piece, 4);
+  EXPECT_EQ(plan.prefix, 4u);
+  ASSERT_EQ(plan.shifts.size(), 1u);
+  EXPECT_EQ(plan.shifts[0].from_begin, 5u);
+  EXPECT_EQ(plan.shifts[0].delta, -1);
+  EXPECT_GT(plan.spliced, 0u);
+  EXPECT_EQ(plan.reused, 13u);
+  expect_consistent(cache, prompt, plan);
+  // Without shifting the reply is prefilled again.
+  EXPECT_EQ(plan_kv_reuse(cache, prompt, piece, 0).reused, 4u);
+}
+
+TEST(KvReuse, DropsTheSpaceThePromptPutsBeforeAReplyBegunWithoutOne) {
+  // "\nBot:" then the model wrote "Hello the cat"; the prompt renders "\nBot: " + "Hello...".
+  const std::vector<token_id> cache{BOS, HUMAN, HI, BOT, HELLO_NO_SPACE, THE, CAT};
+  const std::vector<token_id> prompt{BOS, HUMAN, HI, BOT, SPACE, HELLO_NO_SPACE, THE, CAT, NL_HUMAN, TELL, ME, BOT};
+  const auto plan = plan_kv_reuse(cache, prompt, piece, 4);
+  EXPECT_EQ(plan.dropped, 1u);
+  EXPECT_EQ(plan.reused, cache.size());
+  EXPECT_EQ(plan.prompt.size(), prompt.size() - 1);
+  expect_consistent(cache, prompt, plan);
+}
+
+TEST(KvReuse, DropsASpaceMergedIntoTheRepliesFirstToken) {
+  // The model wrote "Hello the cat" right after "\nBot:"; the prompt's " Hello" carries the space.
+  const std::vector<token_id> cache{BOS, HUMAN, HI, BOT, HELLO_NO_SPACE, THE, CAT};
+  const std::vector<token_id> prompt{BOS, HUMAN, HI, BOT, HELLO, THE, CAT, NL_HUMAN, TELL, ME, BOT};
+  const auto plan = plan_kv_reuse(cache, prompt, piece, 4);
+  EXPECT_EQ(plan.dropped, 1u);
+  EXPECT_EQ(plan.reused, cache.size());
+  EXPECT_EQ(plan.prompt[4], HELLO_NO_SPACE);
+  expect_consistent(cache, prompt, plan);
+}
+
+TEST(KvReuse, KeepsASpaceTheCacheDoesNotGoOnFrom) {
+  // A space the cache lacks where the cache does not match what follows is user input: kept.
+  const std::vector<token_id> cache{BOS, HUMAN, HI, BOT, HELLO_NO_SPACE, THE, CAT};
+  const std::vector<token_id> prompt{BOS, HUMAN, HI, BOT, SPACE, DOG, RAN, BOT};
+  const auto plan = plan_kv_reuse(cache, prompt, piece, 4);
+  EXPECT_EQ(plan.dropped, 0u);
+  EXPECT_EQ(plan.prompt, prompt);
+  EXPECT_EQ(plan.reused, 4u);
+  expect_consistent(cache, prompt, plan);
 }
 
 TEST(KvReuse, KeepsTheCommonPrefix) {

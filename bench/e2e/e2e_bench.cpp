@@ -421,11 +421,12 @@ net::awaitable<void> run_llama_conversation(const options& o, const parley::http
     std::string reply;
     bool first = true;
     bool done = false;
+    bool failed = false;
     char chunk[8192];
     while (!done) {
       auto n = co_await stream->read_some(chunk);
       if (!n || *n == 0) {
-        st.fail("llama-server stream ended early");
+        st.fail("llama-server stream ended early: " + (n ? std::string("connection closed") : n.error().message()));
         co_return;
       }
       events.clear();
@@ -435,6 +436,15 @@ net::awaitable<void> run_llama_conversation(const options& o, const parley::http
       }
       for (const auto& e : events) {
         auto v = json::parse(e.data).as_object();
+        if (const auto* error = v.if_contains("error")) {
+          // llama-server ends the stream with an error event when its output parser rejects the
+          // text (random-weight models make such text). The turn is an error; the conversation
+          // goes on with what arrived, as a person would.
+          st.fail("llama-server: " + json::serialize(*error));
+          failed = true;
+          done = true;
+          break;
+        }
         const auto* content = v.if_contains("content");
         if (content && content->is_string() && !content->get_string().empty()) {
           if (first) s.ttft_ms = ms_since(t0);
@@ -454,7 +464,7 @@ net::awaitable<void> run_llama_conversation(const options& o, const parley::http
       }
     }
     history.push_back({pw::chat_turn::role::assistant, std::move(reply)});
-    st.samples.push_back(std::move(s));
+    if (!failed) st.samples.push_back(std::move(s));
   }
 }
 

@@ -11,7 +11,8 @@
 # Usage: bench/e2e/run.sh [BUILD_DIR]
 #   env: BENCH_QUICK=1 (a small subset, for iteration), MODEL_THREADS (default: every core, as
 #   make run), MODEL_POLL (50, both sides), E2E_LOADS ("1x50 10x20 100x5 1000x3"), E2E_REPLY_TOKENS ("8 128"), E2E_MODELS
-#   (stories260K and bench-small paths), E2E_LONG_TURNS (200)
+#   (stories260K and bench-small paths), E2E_LONG_TURNS (200), E2E_LLAMA_ARGS (more llama-server
+#   flags, e.g. "-fa off" to compare with llama-server without flash attention, as Parley runs)
 #
 # Settings that differ from make run's, and why: IGNORE_EOS=true and MAX_NEW_TOKENS=N so that
 # every reply is N tokens on both sides (llama-server gets ignore_eos and n_predict N); the
@@ -80,6 +81,7 @@ start_llama() {  # MODEL
   llama_port=$(free_port)
   llama_cmd=("$llama_server" -m "$1" --host 127.0.0.1 --port "$llama_port" -np "$parallel" -c $((ctx * parallel))
              -t "$threads" --poll "$poll" --metrics)
+  [ -z "${E2E_LLAMA_ARGS:-}" ] || { read -ra extra <<<"$E2E_LLAMA_ARGS"; llama_cmd+=("${extra[@]}"); }
   "${llama_cmd[@]}" >"$work/llama-$llama_port.log" 2>&1 &
   llama_pid=$!
   wait_http "$llama_port" /health

@@ -79,3 +79,38 @@ start_parley_stack() {  # WORK BUILD MODEL REPLY_TOKENS THREADS POLL
   wait_http "$gw_port" /readyz
   wait_http "$worker_metrics" /healthz
 }
+
+# The build directory a bench script was given (ARG, else BUILD_DIR, else build/parley), as an
+# absolute path.
+bench_build_dir() {  # [ARG]
+  local root build
+  root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+  build=${1:-${BUILD_DIR:-build/parley}}
+  [[ "$build" = /* ]] || build=$root/$build
+  realpath -m "$build"
+}
+
+# Configures BUILD when it is not yet, builds what start_parley_stack and parley-bench-e2e need
+# and sets bench to the load generator's path.
+build_stack_tools() {  # BUILD
+  local root
+  root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+  [ -f "$1/CMakeCache.txt" ] || cmake -S "$root" -B "$1" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build "$1" -j"$(nproc)" --target parley-bench-e2e parley-gateway parley-worker parley-make-tiny-model >/dev/null
+  bench=$1/bench/e2e/parley-bench-e2e
+}
+
+# MODEL when given, else stories260K when the machine has it, else the 58M bench model.
+bench_model() {  # BUILD [MODEL]
+  if [ -n "${2:-}" ]; then echo "$2"; return; fi
+  local m
+  m=$(stories_model)
+  [ -n "$m" ] || m=$(bench_small_model "$1")
+  echo "$m"
+}
+
+# Stops the stack start_parley_stack started, if any.
+stop_parley_stack() {
+  if [ -n "${parley_pid:-}" ]; then kill -TERM "$parley_pid" 2>/dev/null || true; wait "$parley_pid" 2>/dev/null || true; fi
+  parley_pid=""
+}

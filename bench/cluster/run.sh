@@ -17,29 +17,20 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 source "$root/bench/lib.sh"
-build=${1:-${BUILD_DIR:-build/parley}}
-[[ "$build" = /* ]] || build=$root/$build
-build=$(realpath -m "$build")
+build=$(bench_build_dir "${1:-}")
 conversations=${CLUSTER_CONVERSATIONS:-300}
 turns=${CLUSTER_TURNS:-3}
 tokens=${CLUSTER_REPLY_TOKENS:-8}
 threads=${MODEL_THREADS:-$(nproc)}
 poll=${MODEL_POLL:-50}
 
-[ -f "$build/CMakeCache.txt" ] || cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" -j"$(nproc)" --target parley-bench-e2e parley-gateway parley-worker parley-make-tiny-model >/dev/null
-bench=$build/bench/e2e/parley-bench-e2e
-model=${CLUSTER_MODEL:-$(stories_model)}
-[ -n "$model" ] || model=$(bench_small_model "$build")
+build_stack_tools "$build"
+model=$(bench_model "$build" "${CLUSTER_MODEL:-}")
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 work=$(mktemp -d /tmp/parley-bench-cluster-XXXXXX)
 parley_pid=""
-stop_stack() {
-  if [ -n "$parley_pid" ]; then kill -TERM "$parley_pid" 2>/dev/null || true; wait "$parley_pid" 2>/dev/null || true; fi
-  parley_pid=""
-}
-trap 'stop_stack; rm -rf "$work"' EXIT
+trap 'stop_parley_stack; rm -rf "$work"' EXIT
 
 # Every node's counters, as JSON: {port: {"role": ..., "calls": {command: n}, "cpu": seconds}}.
 node_stats() {  # PORT...
@@ -96,7 +87,7 @@ run_setup() {  # NAME PORTS... (STACK_ENV set by the caller)
   results[$name.before]=$before
   results[$name.after]=$after
   results[$name.env]="${parley_env[*]}"
-  stop_stack
+  stop_parley_stack
 }
 
 started=$(date -u +%Y-%m-%dT%H:%M:%SZ)

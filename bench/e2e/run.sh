@@ -22,9 +22,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 source "$root/bench/lib.sh"
-build=${1:-${BUILD_DIR:-build/parley}}
-[[ "$build" = /* ]] || build=$root/$build
-build=$(realpath -m "$build")
+build=$(bench_build_dir "${1:-}")
 
 parallel=4   # the worker's PARALLEL and MAX_CONCURRENT_TURNS defaults: llama-server's -np
 ctx=2048     # the worker's CTX_SIZE default (context per session): llama-server's -c / -np
@@ -46,9 +44,7 @@ fi
 
 llama_server=$root/build/llama-build/bin/llama-server
 [ -x "$llama_server" ] || "$root/scripts/build-llama.sh" llama-server >/dev/null
-[ -f "$build/CMakeCache.txt" ] || cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" -j"$(nproc)" --target parley-bench-e2e parley-gateway parley-worker parley-make-tiny-model >/dev/null
-bench=$build/bench/e2e/parley-bench-e2e
+build_stack_tools "$build"
 
 if [ -n "${E2E_MODELS:-}" ]; then
   read -ra models <<<"$E2E_MODELS"
@@ -64,7 +60,7 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 work=$(mktemp -d /tmp/parley-bench-e2e-XXXXXX)
 parley_pid="" llama_pid=""
 stop_servers() {
-  if [ -n "$parley_pid" ]; then kill -TERM "$parley_pid" 2>/dev/null || true; wait "$parley_pid" 2>/dev/null || true; fi
+  stop_parley_stack
   if [ -n "$llama_pid" ]; then kill -TERM "$llama_pid" 2>/dev/null || true; wait "$llama_pid" 2>/dev/null || true; fi
   parley_pid="" llama_pid=""
 }

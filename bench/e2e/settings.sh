@@ -15,28 +15,19 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 source "$root/bench/lib.sh"
-build=${1:-${BUILD_DIR:-build/parley}}
-[[ "$build" = /* ]] || build=$root/$build
-build=$(realpath -m "$build")
+build=$(bench_build_dir "${1:-}")
 
 read -ra settings <<<"${SETTINGS:-default FLASH_ATTN=on MODEL_THREADS=1 MODEL_POLL=0 MODEL_POLL=100}"
 loads=${SETTINGS_LOADS:-"1x50 10x20"}
 tokens=${SETTINGS_REPLY_TOKENS:-8}
 rounds=${SETTINGS_ROUNDS:-3}
 
-[ -f "$build/CMakeCache.txt" ] || cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" -j"$(nproc)" --target parley-bench-e2e parley-gateway parley-worker parley-make-tiny-model >/dev/null
-bench=$build/bench/e2e/parley-bench-e2e
-model=${SETTINGS_MODEL:-$(stories_model)}
-[ -n "$model" ] || model=$(bench_small_model "$build")
+build_stack_tools "$build"
+model=$(bench_model "$build" "${SETTINGS_MODEL:-}")
 
 work=$(mktemp -d /tmp/parley-bench-settings-XXXXXX)
 parley_pid=""
-stop_stack() {
-  if [ -n "$parley_pid" ]; then kill -TERM "$parley_pid" 2>/dev/null || true; wait "$parley_pid" 2>/dev/null || true; fi
-  parley_pid=""
-}
-trap 'stop_stack; rm -rf "$work"' EXIT
+trap 'stop_parley_stack; rm -rf "$work"' EXIT
 progress() { echo "[settings] $*" >&2; }
 
 started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
@@ -62,7 +53,7 @@ for ((round = 0; round < rounds; round++)); do
                  --run-id "$run_id") || progress "  $setting $load reported errors"
       echo "{\"setting\": \"$setting\", \"load\": \"$load\", \"round\": $round, \"parley\": $result}" >>"$work/settings.jsonl"
     done
-    stop_stack
+    stop_parley_stack
   done
 done
 

@@ -13,28 +13,19 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 source "$root/bench/lib.sh"
-build=${1:-${BUILD_DIR:-build/parley}}
-[[ "$build" = /* ]] || build=$root/$build
-build=$(realpath -m "$build")
+build=$(bench_build_dir "${1:-}")
 turns=${VERSIONS_TURNS:-10}
 rounds=${VERSIONS_ROUNDS:-10}
 tokens=${VERSIONS_REPLY_TOKENS:-8}
 threads=${MODEL_THREADS:-$(nproc)}
 poll=${MODEL_POLL:-50}
 
-[ -f "$build/CMakeCache.txt" ] || cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" -j"$(nproc)" --target parley-bench-e2e parley-gateway parley-worker parley-make-tiny-model >/dev/null
-bench=$build/bench/e2e/parley-bench-e2e
-model=${VERSIONS_MODEL:-$(stories_model)}
-[ -n "$model" ] || model=$(bench_small_model "$build")
+build_stack_tools "$build"
+model=$(bench_model "$build" "${VERSIONS_MODEL:-}")
 
 work=$(mktemp -d /tmp/parley-bench-versions-XXXXXX)
 parley_pid=""
-cleanup() {
-  if [ -n "$parley_pid" ]; then kill -TERM "$parley_pid" 2>/dev/null || true; wait "$parley_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+trap 'stop_parley_stack; rm -rf "$work"' EXIT
 
 start_parley_stack "$work" "$build" "$model" "$tokens" "$threads" "$poll"
 started=$(date -u +%Y-%m-%dT%H:%M:%SZ)

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <tuple>
 
 namespace parley::worker::local {
 
@@ -83,28 +84,22 @@ kv_reuse_plan plan_kv_reuse(const std::vector<token_id>& cache, std::vector<toke
       const std::size_t n = equal_run(cache, c, out, p);
       c += n;
       p += n;
-      const auto [i, j] = same_text(cache, c, out, p, piece);
+      auto [i, j] = same_text(cache, c, out, p, piece);
+      bool dropped = false;
       if (i == c) {
         // The prompt has a space the cache lacks: the transcript form writes "Bot: " + reply,
         // and a stored reply drops the whitespace it began with, so a reply the model began
         // without a space comes back with one (as its own token, or merged into the reply's
         // first). When the texts match without it, the prompt takes what the model saw and
         // wrote: the cached run, without the space.
-        const auto [i2, j2] = same_text(cache, c, out, p, piece, true);
-        if (i2 == c) break;
-        out.erase(out.begin() + static_cast<std::ptrdiff_t>(p), out.begin() + static_cast<std::ptrdiff_t>(j2));
-        out.insert(out.begin() + static_cast<std::ptrdiff_t>(p),
-                   cache.begin() + static_cast<std::ptrdiff_t>(c), cache.begin() + static_cast<std::ptrdiff_t>(i2));
-        plan.dropped += 1;
-        plan.spliced += i2 - c;
-        p += i2 - c;
-        c = i2;
-        continue;
+        std::tie(i, j) = same_text(cache, c, out, p, piece, true);
+        if (i == c) break;
+        dropped = true;
       }
-      const auto first = out.begin() + static_cast<std::ptrdiff_t>(p);
-      out.erase(first, out.begin() + static_cast<std::ptrdiff_t>(j));
+      out.erase(out.begin() + static_cast<std::ptrdiff_t>(p), out.begin() + static_cast<std::ptrdiff_t>(j));
       out.insert(out.begin() + static_cast<std::ptrdiff_t>(p),
                  cache.begin() + static_cast<std::ptrdiff_t>(c), cache.begin() + static_cast<std::ptrdiff_t>(i));
+      plan.dropped += dropped ? 1 : 0;
       plan.spliced += i - c;
       p += i - c;
       c = i;
